@@ -1,0 +1,46 @@
+# Everything a fresh machine needs is set up here: the venv from pinned requirements, the node
+# tools for the Cypher linter, and (at first use) the embedded store's data directory.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+LINT   := tests/tools/cypher-lint
+PYTEST_ARGS ?=
+
+.PHONY: all setup test lint typecheck unit demo store-start store-stop clean
+
+all: test
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(LINT)/node_modules/.installed: $(LINT)/package.json $(LINT)/package-lock.json
+	npm ci --prefix $(LINT) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(BIN)/.installed $(LINT)/node_modules/.installed
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+store-start: $(BIN)/.installed
+	$(BIN)/ckg store start
+
+store-stop: $(BIN)/.installed
+	$(BIN)/ckg store stop
+
+demo: setup
+	$(BIN)/ckg store start
+	$(BIN)/ckg store status
+
+clean:
+	-$(BIN)/ckg store stop
+	rm -rf $(VENV) $(LINT)/node_modules .mypy_cache .ruff_cache .pytest_cache

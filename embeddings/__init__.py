@@ -1,0 +1,1 @@
+"""node2vec embeddings, recommendations and segments (built by the embeddings issue)."""

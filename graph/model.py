@@ -1,0 +1,289 @@
+"""The graph model: labels, relationship types and the properties each node carries.
+
+These enums are the whitelist for identifiers: any label or relationship type that reaches
+Cypher text must be one of them (Cypher cannot take labels as parameters). Times are stored as
+epoch milliseconds (UTC) because both engines compare and index integers the same way, whereas
+temporal types differ between Neo4j and FalkorDB.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from graph.errors import CkgError
+
+
+class Label(StrEnum):
+    CUSTOMER = "Customer"
+    IDENTITY = "Identity"
+    PII = "PII"
+    LOYALTY_TIER = "LoyaltyTier"
+    CONSENT = "Consent"
+    SESSION = "Session"
+    EVENT = "Event"
+    PRODUCT = "Product"
+    CATEGORY = "Category"
+    SEARCH_QUERY = "Query"
+    CART = "Cart"
+    ORDER = "Order"
+    SEGMENT = "Segment"
+    MODEL = "Model"
+    ERASURE = "Erasure"
+
+
+class RelType(StrEnum):
+    IDENTIFIED_BY = "IDENTIFIED_BY"
+    HAS_PII = "HAS_PII"
+    HAS_TIER = "HAS_TIER"
+    HAS_CONSENT = "HAS_CONSENT"
+    HAD_SESSION = "HAD_SESSION"
+    FIRST = "FIRST"
+    NEXT = "NEXT"
+    IN_SESSION = "IN_SESSION"
+    ABOUT = "ABOUT"
+    VIEWED = "VIEWED"
+    SEARCHED = "SEARCHED"
+    HAS_CART = "HAS_CART"
+    CONTAINS = "CONTAINS"
+    PLACED = "PLACED"
+    PURCHASED = "PURCHASED"
+    IN_CATEGORY = "IN_CATEGORY"
+    IN_SEGMENT = "IN_SEGMENT"
+    SIMILAR = "SIMILAR"
+
+
+# Labels whose `id` is unique: constrained on Neo4j, indexed on FalkorDB (cypher/schema/*).
+KEYED_LABELS: tuple[Label, ...] = (
+    Label.CUSTOMER,
+    Label.PRODUCT,
+    Label.CATEGORY,
+    Label.SESSION,
+    Label.EVENT,
+    Label.SEGMENT,
+    Label.LOYALTY_TIER,
+    Label.CONSENT,
+    Label.MODEL,
+    Label.IDENTITY,
+    Label.CART,
+    Label.ORDER,
+    Label.SEARCH_QUERY,
+    Label.PII,
+    Label.ERASURE,
+)
+
+
+def label(value: str) -> Label:
+    """Whitelist check for a label coming from outside (a CLI flag, a request)."""
+    try:
+        return Label(value)
+    except ValueError:
+        raise CkgError(f"unknown label {value!r}") from None
+
+
+def rel_type(value: str) -> RelType:
+    try:
+        return RelType(value)
+    except ValueError:
+        raise CkgError(f"unknown relationship type {value!r}") from None
+
+
+_ID_RE = re.compile(r"^[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]{0,254}[^\x00-\x1f\x7f\s])?$")
+
+
+def check_id(value: str) -> str:
+    """Ids are 1-256 characters, no control characters, no leading or trailing white space.
+
+    Beyond hygiene, FalkorDB's range index misses strings that are empty, start or end with white
+    space, or hold control characters (FalkorDB issues #647, #1340): such an id would be stored
+    but never found again, so it is refused at the edge instead.
+    """
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ValueError(
+            "ids are 1-256 characters without control characters or surrounding white space"
+        )
+    return value
+
+
+EntityId = Annotated[str, AfterValidator(check_id)]
+
+Purpose = Literal["personalization", "analytics", "marketing", "profiling", "sale_of_data"]
+SegmentKind = Literal["rfm", "cluster", "community"]
+
+
+class Node(BaseModel):
+    """Base for node models: unknown properties are ignored so old readers survive new fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Customer(Node):
+    id: str
+    created_at: int | None = None
+    country: str | None = None
+    first_seen_at: int | None = None
+    last_seen_at: int | None = None
+    ltv: float = 0.0
+    orders: int = 0
+    points: int = 0
+    rfm_r: int | None = Field(default=None, ge=1, le=5)
+    rfm_f: int | None = Field(default=None, ge=1, le=5)
+    rfm_m: int | None = Field(default=None, ge=1, le=5)
+
+
+class Identity(Node):
+    id: str  # "<kind>:<value>", e.g. "anon:abc123"
+    kind: str
+    linked_at: int | None = None
+
+
+class PII(Node):
+    id: str
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    email_token: str | None = None
+    phone_token: str | None = None
+
+
+class LoyaltyTier(Node):
+    id: str
+    name: str
+    rank: int
+
+
+class Consent(Node):
+    id: str
+    purpose: Purpose
+    granted: bool
+    at: int
+    source: str
+
+
+class Session(Node):
+    id: str
+    started_at: int | None = None
+    last_seen_at: int | None = None
+    channel: str | None = None
+    device: str | None = None
+    country: str | None = None
+    intent: str | None = None
+    events: int = 0
+
+
+class Event(Node):
+    id: str
+    type: str
+    at: int
+    channel: str | None = None
+    device: str | None = None
+    dwell_ms: int | None = None
+    qty: int | None = None
+    amount: float | None = None
+    currency: str | None = None
+    outlier: bool = False
+
+
+class Product(Node):
+    id: str
+    name: str | None = None
+    price: float | None = None
+    currency: str | None = None
+
+
+class Category(Node):
+    id: str
+    name: str | None = None
+
+
+class SearchQuery(Node):
+    id: str
+    text: str
+
+
+class Cart(Node):
+    id: str
+    updated_at: int | None = None
+    value: float = 0.0
+
+
+class Order(Node):
+    id: str
+    at: int
+    amount: float
+    currency: str | None = None
+    cancelled: bool = False
+
+
+class Segment(Node):
+    id: str
+    kind: SegmentKind
+    name: str
+    size: int = 0
+    model: str | None = None
+
+
+class Model(Node):
+    id: str
+    kind: str
+    params: str  # JSON text: both engines store maps only as strings
+    seed: int
+    metrics: str | None = None
+    created_at: int
+    promoted: bool = False
+    stale: bool = False
+
+
+class Erasure(Node):
+    id: str  # the subject hash
+    subject_hash: str
+    at: int
+    counts: str  # JSON text
+
+
+NODE_MODELS: dict[Label, type[Node]] = {
+    Label.CUSTOMER: Customer,
+    Label.IDENTITY: Identity,
+    Label.PII: PII,
+    Label.LOYALTY_TIER: LoyaltyTier,
+    Label.CONSENT: Consent,
+    Label.SESSION: Session,
+    Label.EVENT: Event,
+    Label.PRODUCT: Product,
+    Label.CATEGORY: Category,
+    Label.SEARCH_QUERY: SearchQuery,
+    Label.CART: Cart,
+    Label.ORDER: Order,
+    Label.SEGMENT: Segment,
+    Label.MODEL: Model,
+    Label.ERASURE: Erasure,
+}
+
+# Relationship properties, for the linter's schema and for readers.
+REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
+    RelType.HAS_TIER: ("since",),
+    RelType.VIEWED: ("count", "dwell_ms", "last_at"),
+    RelType.SEARCHED: ("count", "last_at"),
+    RelType.CONTAINS: ("qty", "unit_price"),
+    RelType.PURCHASED: ("count", "qty", "amount", "last_at"),
+    RelType.IN_SEGMENT: ("score", "model"),
+    RelType.SIMILAR: ("score", "model", "rank"),
+    RelType.ABOUT: ("role",),
+}
+
+
+def property_keys() -> list[str]:
+    keys: set[str] = {"embedding"}
+    for model in NODE_MODELS.values():
+        keys.update(model.model_fields)
+    for props in REL_PROPERTIES.values():
+        keys.update(props)
+    return sorted(keys)
+
+
+def parse_node(lbl: Label, props: dict[str, Any]) -> Node:
+    """Records become models here and nowhere else."""
+    return NODE_MODELS[lbl].model_validate(props)

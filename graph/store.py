@@ -1,0 +1,475 @@
+"""One small store interface over two engines: Neo4j (production) and embedded FalkorDB (default).
+
+Callers hand the store a `Query` from the catalog and a dict of parameters; they get back rows as
+plain Python values (nodes and relationships as property dicts), or pydantic models through
+`read_models`. Raw text is never accepted from outside `graph/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, TypeVar, cast
+
+import redis
+from falkordb import Edge as FEdge
+from falkordb import FalkorDB
+from falkordb import Node as FNode
+from falkordb import Path as FPath
+from pydantic import BaseModel, ValidationError
+
+from graph.catalog import Query, schema_statements
+from graph.errors import (
+    CkgError,
+    ConfigError,
+    QueryError,
+    ReadOnlyViolation,
+    StoreAuthError,
+    StoreUnavailable,
+)
+from graph.settings import Engine, Settings, get_settings
+
+M = TypeVar("M", bound=BaseModel)
+Row = dict[str, Any]
+
+
+@dataclass
+class WriteResult:
+    """What a write did, summed over its batches; counters use the same names on both engines."""
+
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)
+    returned: list[Row] = field(default_factory=list)
+
+    def add(self, counters: Mapping[str, int]) -> None:
+        for k, v in counters.items():
+            if v:
+                self.counters[k] = self.counters.get(k, 0) + int(v)
+
+
+def chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _check_query(query: object) -> Query:
+    if not isinstance(query, Query):
+        raise QueryError(
+            "the store runs named queries from cypher/ only; "
+            f"got {type(query).__name__} instead of graph.catalog.Query"
+        )
+    return query
+
+
+class Store(ABC):
+    """Run named queries; reads and writes are separate calls so reads can be routed and locked."""
+
+    engine: Engine
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # -- engine primitives -----------------------------------------------------------------
+    @abstractmethod
+    def _run(
+        self, text: str, params: Mapping[str, Any], write: bool
+    ) -> tuple[list[Row], dict[str, int]]:
+        """Run one statement; return rows and write counters."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def checkpoint(self) -> None:  # noqa: B027 - optional hook, a no-op for most engines
+        """Make what was written cheap to recover (a no-op where the engine does it itself)."""
+
+    # -- public interface ------------------------------------------------------------------
+    def ping(self) -> None:
+        from graph.queries import get_queries
+
+        rows = self.read(get_queries().store_ping)
+        if not rows or rows[0].get("ok") != 1:
+            raise StoreUnavailable("store answered the ping with something unexpected")
+
+    def read(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        q = _check_query(query)
+        if not q.is_read:
+            raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
+        rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
+        return rows
+
+    def read_one(self, query: Query, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = self.read(query, params)
+        return rows[0] if rows else None
+
+    def read_models(
+        self,
+        query: Query,
+        model: type[M],
+        params: Mapping[str, Any] | None = None,
+        column: str | None = None,
+    ) -> list[M]:
+        """Rows parsed into `model`: a whole row, or the map in `column`."""
+        out: list[M] = []
+        for row in self.read(query, params):
+            data = row if column is None else row.get(column)
+            try:
+                out.append(model.model_validate(data))
+            except ValidationError as exc:
+                raise QueryError(
+                    f"query {query.name!r} returned a row that is not a {model.__name__}: "
+                    f"{exc.errors()[0]['msg']}"
+                ) from None
+        return out
+
+    def write(self, query: Query, params: Mapping[str, Any] | None = None) -> WriteResult:
+        q = _check_query(query)
+        started = time.perf_counter()
+        rows, counters = self._run(q.text_for(self.engine), self._params(q, params), write=True)
+        result = WriteResult(rows=1, batches=1, returned=rows)
+        result.add(counters)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def write_rows(
+        self,
+        query: Query,
+        rows: Iterable[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+    ) -> WriteResult:
+        """`UNWIND $rows` in batches; the query must take `$rows`."""
+        q = _check_query(query)
+        if "rows" not in q.params:
+            raise QueryError(f"query {q.name!r} does not take $rows; it cannot be batched")
+        size = batch_size or self.settings.write_batch_size
+        text = q.text_for(self.engine)
+        result = WriteResult()
+        started = time.perf_counter()
+        for batch in chunks(rows, size):
+            merged = {**(params or {}), "rows": batch}
+            returned, counters = self._run(text, self._params(q, merged), write=True)
+            result.rows += len(batch)
+            result.batches += 1
+            result.add(counters)
+            result.returned.extend(returned)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def setup_schema(self) -> int:
+        """Apply `cypher/schema/<engine>.cypher`; safe to re-run. Returns how many were new."""
+        created = sum(self._apply_schema_statement(s) for s in schema_statements(self.engine))
+        if created:
+            self.checkpoint()
+        return created
+
+    def _apply_schema_statement(self, statement: str) -> int:
+        _, counters = self._run(statement, {}, write=True)
+        return sum(counters.values())
+
+    def _params(self, q: Query, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        given = dict(params or {})
+        missing = [p for p in q.params if p not in given]
+        if missing:
+            raise QueryError(f"query {q.name!r} needs parameters: {', '.join(missing)}")
+        return {k: v for k, v in given.items() if k in q.params}
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Embedded FalkorDB
+# ------------------------------------------------------------------------------------------
+
+_SAFE_KEY = re.compile(r"^[^`\x00]+$")
+
+
+def _check_param(value: Any, path: str = "$") -> None:
+    """FalkorDB's client sends parameters as a Cypher literal header; allow only JSON-like values.
+
+    Anything else (objects with a custom `str()`, NaN, NUL characters, backticked keys) could
+    change the header's meaning, so it is refused before it reaches the wire.
+    """
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise QueryError(f"parameter {path} is not a finite number")
+        return
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise QueryError(f"parameter {path} contains a NUL character")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_param(item, f"{path}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str) or not _SAFE_KEY.match(k):
+                raise QueryError(f"parameter {path} has an unusable key {k!r}")
+            _check_param(v, f"{path}.{k}")
+        return
+    raise QueryError(f"parameter {path} has unsupported type {type(value).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, FNode | FEdge):
+        return {k: _plain(v) for k, v in value.properties.items()}
+    if isinstance(value, FPath):
+        return {
+            "nodes": [_plain(n) for n in value.nodes()],
+            "relationships": [_plain(e) for e in value.edges()],
+        }
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+_FALKOR_COUNTERS = {
+    "nodes_created": "nodes_created",
+    "nodes_deleted": "nodes_deleted",
+    "relationships_created": "relationships_created",
+    "relationships_deleted": "relationships_deleted",
+    "properties_set": "properties_set",
+    "labels_added": "labels_added",
+    "indices_created": "indexes_added",
+}
+
+
+class FalkorStore(Store):
+    engine: Engine = "falkordb"
+
+    def __init__(
+        self, settings: Settings, host: str, port: int, password: str | None, server: Any = None
+    ) -> None:
+        super().__init__(settings)
+        self._redis_errors = redis.exceptions
+        self.server = server
+        self._db = FalkorDB(
+            host=host, port=port, password=password, socket_connect_timeout=5, socket_keepalive=True
+        )
+        self._graph = self._db.select_graph(settings.graph_name)
+        self._logged_write_s = 0.0
+
+    def _run(
+        self, text: str, params: Mapping[str, Any], write: bool
+    ) -> tuple[list[Row], dict[str, int]]:
+        _check_param(dict(params))
+        errors = self._redis_errors
+        started = time.perf_counter()
+        try:
+            if write:
+                res = self._graph.query(text, dict(params))
+            else:
+                res = self._graph.ro_query(text, dict(params))
+        except errors.AuthenticationError as exc:
+            raise StoreAuthError(f"embedded store refused the password: {exc}") from None
+        except (errors.ConnectionError, errors.TimeoutError) as exc:
+            raise StoreUnavailable(f"embedded store unreachable: {exc}") from None
+        except errors.ResponseError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not write and "empty key" in msg:
+                return [], {}  # the graph does not exist yet: it is empty
+            if "read-only" in msg.lower() or "ro_query" in msg.lower():
+                raise ReadOnlyViolation(f"write refused on a read-only path: {msg}") from None
+            raise QueryError(msg) from None
+        names = [h[1] for h in (res.header or [])]
+        rows = [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in res.result_set]
+        counters = {
+            ours: int(getattr(res, attr, 0) or 0) for attr, ours in _FALKOR_COUNTERS.items()
+        }
+        if write:
+            self._logged_write_s += time.perf_counter() - started
+            if self._logged_write_s > self.settings.embedded_replay_budget_s:
+                self.checkpoint(wait=False)
+        return rows, counters
+
+    def _apply_schema_statement(self, statement: str) -> int:
+        try:
+            _, counters = self._run(statement, {}, write=True)
+        except QueryError as exc:
+            if "already indexed" not in str(exc):
+                raise
+            return 0
+        return sum(counters.values())
+
+    def checkpoint(self, wait: bool = True) -> None:
+        """Compact the append-only log so a crash replays little (see graph/embedded.py)."""
+        r = self._db.connection
+        try:
+            r.bgrewriteaof()
+        except self._redis_errors.ResponseError:
+            pass  # a rewrite is already running or scheduled
+        except self._redis_errors.RedisError as exc:
+            raise StoreUnavailable(f"embedded store unreachable: {exc}") from None
+        self._logged_write_s = 0.0
+        deadline = time.monotonic() + 600
+        while wait and time.monotonic() < deadline:
+            p = r.info("persistence")
+            if not p.get("aof_rewrite_in_progress") and not p.get("aof_rewrite_scheduled"):
+                return
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a broken connection must not mask the real error
+            self._db.connection.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Neo4j
+# ------------------------------------------------------------------------------------------
+
+_NEO4J_COUNTERS = {
+    "nodes_created": "nodes_created",
+    "nodes_deleted": "nodes_deleted",
+    "relationships_created": "relationships_created",
+    "relationships_deleted": "relationships_deleted",
+    "properties_set": "properties_set",
+    "labels_added": "labels_added",
+    "indexes_added": "indexes_added",
+    "constraints_added": "constraints_added",
+}
+
+
+class Neo4jStore(Store):
+    engine: Engine = "neo4j"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        import neo4j
+
+        self._neo4j = neo4j
+        uri = settings.neo4j_uri
+        if not uri:
+            raise ConfigError("CKG_NEO4J_URI is not set")
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                uri,
+                auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
+                connection_timeout=settings.neo4j_connect_timeout_s,
+                max_transaction_retry_time=settings.neo4j_connect_timeout_s * 3,
+                notifications_min_severity="OFF",
+            )
+        except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
+            raise ConfigError(f"bad Neo4j configuration: {exc}") from None
+        try:
+            self._driver.verify_connectivity()
+        except BaseException as exc:
+            self._driver.close()
+            raise self._map_error(exc, uri) from None
+
+    def _map_error(self, exc: BaseException, uri: str | None = None) -> CkgError:
+        ex = self._neo4j.exceptions
+        where = f" at {uri}" if uri else ""
+        if isinstance(exc, ex.AuthError):
+            return StoreAuthError(
+                f"Neo4j{where} refused the credentials for user {self.settings.neo4j_user!r}"
+            )
+        if isinstance(exc, ex.ServiceUnavailable | ex.SessionExpired | OSError):
+            return StoreUnavailable(f"Neo4j{where} is unreachable: {str(exc).splitlines()[0]}")
+        if isinstance(exc, ex.Neo4jError):
+            code = exc.code or ""
+            if "AccessMode" in code or "WriteOnReadOnlyAccess" in code:
+                return ReadOnlyViolation(f"write refused on a read-only path: {exc.message}")
+            return QueryError(f"{code}: {exc.message}")
+        if isinstance(exc, ex.DriverError):
+            return StoreUnavailable(f"Neo4j{where}: {exc}")
+        if isinstance(exc, CkgError):
+            return exc
+        return QueryError(str(exc))
+
+    def _run(
+        self, text: str, params: Mapping[str, Any], write: bool
+    ) -> tuple[list[Row], dict[str, int]]:
+        neo4j = self._neo4j
+
+        def transform(result: Any) -> tuple[list[Row], dict[str, int]]:
+            rows = [record.data() for record in result]
+            c = result.consume().counters
+            return rows, {ours: int(getattr(c, attr, 0)) for attr, ours in _NEO4J_COUNTERS.items()}
+
+        try:
+            out = self._driver.execute_query(
+                cast(Any, text),
+                dict(params),
+                routing_=neo4j.RoutingControl.WRITE if write else neo4j.RoutingControl.READ,
+                database_=self.settings.neo4j_database,
+                result_transformer_=transform,
+            )
+        except Exception as exc:
+            raise self._map_error(exc) from None
+        return out
+
+    def _apply_schema_statement(self, statement: str) -> int:
+        # Schema commands cannot share a transaction with anything; run each on its own.
+        try:
+            with self._driver.session(database=self.settings.neo4j_database) as session:
+                c = session.run(cast(Any, statement)).consume().counters
+        except Exception as exc:
+            raise self._map_error(exc) from None
+        return int(c.indexes_added + c.constraints_added)
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def open_store(settings: Settings | None = None, autostart: bool = True) -> Store:
+    """The store the settings describe; for the embedded engine, its server is found or started."""
+    s = settings or get_settings()
+    store: Store
+    if s.resolved_engine == "neo4j":
+        store = Neo4jStore(s)
+        if s.auto_schema:
+            store.setup_schema()
+        return store
+    from graph.embedded import EmbeddedServer
+
+    server = EmbeddedServer(
+        s.data_dir, s.embedded_host, s.embedded_port, s.embedded_start_timeout_s
+    )
+    if autostart:
+        info, _ = server.ensure_running(detach=True)
+    else:
+        found = server.status()
+        if found is None:
+            raise StoreUnavailable(
+                f"no embedded store is running for {server.data_dir}; run `ckg store start`"
+            )
+        info = found
+    store = FalkorStore(s, info.host, info.port, info.password, server=server)
+    try:
+        if s.auto_schema:
+            store.setup_schema()
+        store.ping()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def rows_to_table(rows: Sequence[Row]) -> tuple[list[str], list[list[Any]]]:
+    """Column names in first-seen order and the rows as lists, for printing."""
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols, [[r.get(c) for c in cols] for r in rows]

@@ -1,0 +1,1 @@
+"""Event ingestion: validated, normalised, idempotent batched loading (the ingestion issue)."""

@@ -1,0 +1,105 @@
+"""Shared fixtures: settings isolated per test run, and a store per engine.
+
+The embedded engine always runs: one FalkorDB server for the whole session in a temporary data
+directory, and a fresh graph name per test, so tests never see each other's data. The Neo4j
+engine runs against CKG_TEST_NEO4J_URI when set, else a testcontainers `neo4j:5.26-community`
+where Docker answers; otherwise its tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.catalog import QueryCatalog
+from graph.settings import Settings, get_settings
+from graph.store import Store, open_store
+
+NEO4J_IMAGE = "neo4j:5.26-community"
+NEO4J_PASSWORD = "ckg-test-password"
+TESTS_CYPHER = Path(__file__).parent / "cypher"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test may touch ./.ckg or a Neo4j named by the developer's own environment."""
+    data_dir = tmp_path_factory.mktemp("ckg-data")
+    saved = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("CKG_") and not k.startswith("CKG_TEST_")
+    }
+    for k in saved:
+        del os.environ[k]
+    os.environ["CKG_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+    yield data_dir
+    from graph.embedded import EmbeddedServer
+
+    EmbeddedServer(data_dir).stop()
+    os.environ.update(saved)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def test_queries() -> QueryCatalog:
+    return QueryCatalog(root=TESTS_CYPHER)
+
+
+def _docker_available() -> str | None:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception as exc:  # any failure means: no usable Docker here
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings() -> Iterator[Settings]:
+    uri = os.environ.get("CKG_TEST_NEO4J_URI")
+    if uri:
+        yield Settings(
+            neo4j_uri=uri,
+            neo4j_user=os.environ.get("CKG_TEST_NEO4J_USER", "neo4j"),
+            neo4j_password=os.environ.get("CKG_TEST_NEO4J_PASSWORD", NEO4J_PASSWORD),  # type: ignore[arg-type]
+        )
+        return
+    why = _docker_available()
+    if why is not None:
+        pytest.skip(f"Neo4j engine: CKG_TEST_NEO4J_URI is unset and Docker is unavailable ({why})")
+    from testcontainers.neo4j import Neo4jContainer
+
+    with Neo4jContainer(NEO4J_IMAGE, password=NEO4J_PASSWORD) as container:
+        yield Settings(
+            neo4j_uri=container.get_connection_url(),
+            neo4j_user="neo4j",
+            neo4j_password=NEO4J_PASSWORD,
+        )  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def engine_settings(request: pytest.FixtureRequest, _isolated_env: Path) -> Settings:
+    """Settings for one engine; the embedded one gets its own graph for this test."""
+    if request.param == "neo4j":
+        s: Settings = request.getfixturevalue("neo4j_settings")
+        return s
+    return Settings(data_dir=_isolated_env, graph_name=f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(engine_settings: Settings, test_queries: QueryCatalog) -> Iterator[Store]:
+    s = open_store(engine_settings)
+    if s.engine == "neo4j":
+        s.write(test_queries.get("test_delete_all"))
+    try:
+        yield s
+    finally:
+        if s.engine == "neo4j":
+            s.write(test_queries.get("test_delete_all"))
+        s.close()

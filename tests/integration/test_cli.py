@@ -1,0 +1,166 @@
+"""The `ckg` command as a person runs it: a real process, real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph.settings import Settings
+
+CKG = [sys.executable, "-m", "api.cli"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*CKG, *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("ckg: error: ")
+    assert "Traceback" not in p.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_store_start_status_stop(tmp_path: Path) -> None:
+    env = {"CKG_DATA_DIR": str(tmp_path / "data")}
+    try:
+        p = run("store", "start", env=env)
+        assert p.returncode == 0, p.stderr
+        assert "embedded store started" in p.stdout
+        assert "already running" in run("store", "start", env=env).stdout
+        status = run("store", "status", "--json", env=env)
+        assert status.returncode == 0
+        report = json.loads(status.stdout)
+        assert report["running"] and report["nodes"] == 0
+    finally:
+        stop = run("store", "stop", env=env)
+    assert stop.returncode == 0 and "stopped" in stop.stdout
+    after = run("store", "status", env=env)
+    assert after.returncode == 3 and "not running" in after.stdout
+
+
+def test_default_data_dir_is_dot_ckg(tmp_path: Path) -> None:
+    try:
+        assert run("store", "start", cwd=tmp_path).returncode == 0
+        assert (tmp_path / ".ckg" / "data" / "server.json").exists()
+    finally:
+        run("store", "stop", cwd=tmp_path)
+
+
+def test_query_by_name_and_file(tmp_path: Path) -> None:
+    from graph.queries import get_queries
+    from graph.store import open_store
+
+    data = tmp_path / "data"
+    env = {"CKG_DATA_DIR": str(data)}
+    try:
+        with open_store(Settings(data_dir=data)) as store:
+            store.write_rows(
+                get_queries().upsert_products,
+                [
+                    {"id": f"p{i}", "category": "mugs", "props": {"name": f"Mug {i}"}}
+                    for i in range(3)
+                ],
+            )
+        p = run(
+            "query",
+            "products_in_category",
+            "-p",
+            "category=mugs",
+            "-p",
+            "limit:=2",
+            "--format",
+            "json",
+            env=env,
+        )
+        assert p.returncode == 0, p.stderr
+        assert [json.loads(line)["product"]["id"] for line in p.stdout.splitlines()] == ["p0", "p1"]
+
+        table = run("query", "category_products", env=env)
+        assert table.returncode == 0 and "mugs" in table.stdout and "1 row" in table.stdout
+
+        own = tmp_path / "mine.cypher"
+        own.write_text("MATCH (p:Product) WHERE p.name STARTS WITH $prefix RETURN count(p) AS n")
+        p = run("query", str(own), "-p", "prefix=Mug", "--format", "csv", env=env)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines() == ["n", "3"]
+
+        writer = tmp_path / "evil.cypher"
+        writer.write_text("MATCH (p:Product) DETACH DELETE p")
+        assert_one_line_error(run("query", str(writer), env=env), 1, "write clause")
+        assert_one_line_error(run("query", "upsert_customers", env=env), 1, "read-only")
+        assert_one_line_error(run("query", "no_such_query", env=env), 1, "no query named")
+        assert_one_line_error(run("query", "customer_by_id", env=env), 1, "needs parameters: id")
+        assert_one_line_error(run("query", "customer_by_id", "-p", "oops", env=env), 1, "k=v")
+    finally:
+        run("store", "stop", env=env)
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "needle"),
+    [
+        ({"CKG_NEO4J_URI": "bolt://127.0.0.1:9"}, 3, "unreachable"),
+        ({"CKG_NEO4J_URI": "http://example.invalid"}, 2, "CKG_NEO4J_URI"),
+        ({"CKG_EMBEDDED_PORT": "not-a-port"}, 2, "CKG_EMBEDDED_PORT"),
+        ({"CKG_ENGINE": "sqlite"}, 2, "CKG_ENGINE"),
+    ],
+)
+def test_bad_configuration_is_one_line(env: dict[str, str], code: int, needle: str) -> None:
+    assert_one_line_error(run("query", "node_counts", env=env), code, needle)
+
+
+def test_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    p = run("store", "start", env={"CKG_DATA_DIR": str(blocker / "data")})
+    assert_one_line_error(p, 2, "data directory", "not usable")
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = run(
+            "store",
+            "start",
+            env={"CKG_DATA_DIR": str(tmp_path / "d"), "CKG_EMBEDDED_PORT": str(port)},
+        )
+    assert_one_line_error(p, 2, f"port {port}", "in use")
+
+
+def test_wrong_neo4j_password_is_one_line(neo4j_settings: Settings) -> None:
+    assert neo4j_settings.neo4j_uri
+    p = run(
+        "query",
+        "node_counts",
+        env={"CKG_NEO4J_URI": neo4j_settings.neo4j_uri, "CKG_NEO4J_PASSWORD": "definitely-wrong"},
+    )
+    assert_one_line_error(p, 3, "refused the credentials")
+
+
+def test_neo4j_store_commands_are_refused(neo4j_settings: Settings) -> None:
+    assert neo4j_settings.neo4j_uri
+    p = run("store", "start", env={"CKG_NEO4J_URI": neo4j_settings.neo4j_uri})
+    assert_one_line_error(p, 2, "embedded store")

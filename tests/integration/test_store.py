@@ -1,0 +1,118 @@
+"""The store interface, run unchanged on every engine (see conftest.py for how engines appear)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.catalog import QueryCatalog
+from graph.errors import QueryCatalogError, QueryError, ReadOnlyViolation
+from graph.model import Customer, Product
+from graph.queries import get_queries
+from graph.store import Store
+
+Q = get_queries()
+
+
+def counts(store: Store) -> tuple[dict[str, int], dict[str, int]]:
+    nodes = {r["label"]: r["nodes"] for r in store.read(Q.node_counts)}
+    rels = {r["type"]: r["relationships"] for r in store.read(Q.relationship_counts)}
+    return nodes, rels
+
+
+def test_ping_and_empty_graph(store: Store) -> None:
+    store.ping()
+    assert counts(store) == ({}, {})
+    assert store.read(Q.customer_by_id, {"id": "nobody"}) == []
+
+
+def test_schema_setup_is_idempotent(store: Store) -> None:
+    # open_store already applied it once: a second and third run create nothing.
+    assert store.setup_schema() == 0
+    assert store.setup_schema() == 0
+
+
+def test_batched_writes_and_plain_values(store: Store) -> None:
+    rows = [
+        {"id": f"c{i}", "props": {"country": "GB", "ltv": float(i), "orders": i}}
+        for i in range(2500)
+    ]
+    result = store.write_rows(Q.upsert_customers, rows, batch_size=1000)
+    assert (result.rows, result.batches) == (2500, 3)
+    assert result.counters["nodes_created"] == 2500
+    assert sum(r["customers"] for r in result.returned) == 2500
+
+    again = store.write_rows(Q.upsert_customers, rows, batch_size=1000)
+    assert again.counters.get("nodes_created", 0) == 0
+    assert counts(store)[0] == {"Customer": 2500}
+
+    row = store.read_one(Q.customer_by_id, {"id": "c42"})
+    assert row == {"customer": {"id": "c42", "country": "GB", "ltv": 42.0, "orders": 42}}
+    [model] = store.read_models(Q.customer_by_id, Customer, {"id": "c42"}, column="customer")
+    assert model == Customer(id="c42", country="GB", ltv=42.0, orders=42)
+
+
+def test_relationships_and_models(store: Store) -> None:
+    products = [
+        {
+            "id": f"p{i}",
+            "category": "cat-a" if i % 2 else "cat-b",
+            "props": {"name": f"Product {i}", "price": 1.5 * i},
+        }
+        for i in range(10)
+    ]
+    store.write_rows(Q.upsert_products, products)
+    nodes, rels = counts(store)
+    assert nodes == {"Product": 10, "Category": 2}
+    assert rels == {"IN_CATEGORY": 10}
+    got = store.read_models(
+        Q.products_in_category, Product, {"category": "cat-a", "limit": 3}, column="product"
+    )
+    assert [p.id for p in got] == ["p1", "p3", "p5"]
+    assert got[0].name == "Product 1"
+
+
+def test_hostile_strings_are_data(store: Store) -> None:
+    nasty_ids = [
+        "x' }) DETACH DELETE n //",
+        'a"b\\"c',
+        "\\' OR 1=1",
+        "*3 $8 FLUSHALL",
+        "`backtick` $param {map}",
+        "ünïcødé ✓",
+    ]
+    # Control characters cannot be in ids (see graph.model.check_id) but are fine as values.
+    values = ["*3\r\n$8\r\nFLUSHALL\r\n", " padded ", "tab\there", ""]
+    rows = [
+        {"id": s, "props": {"country": values[i % len(values)]}} for i, s in enumerate(nasty_ids)
+    ]
+    store.write_rows(Q.upsert_customers, rows)
+    for row in rows:
+        assert store.read_one(Q.customer_by_id, {"id": row["id"]}) == {
+            "customer": {"id": row["id"], **row["props"]}
+        }
+    assert counts(store)[0] == {"Customer": len(nasty_ids)}
+
+
+def test_raw_strings_and_wrong_modes_are_refused(store: Store) -> None:
+    with pytest.raises(QueryError, match="named queries"):
+        store.read("MATCH (n) RETURN n")  # type: ignore[arg-type]
+    with pytest.raises(ReadOnlyViolation):
+        store.read(Q.upsert_customers, {"rows": []})
+    with pytest.raises(QueryError, match="needs parameters: id"):
+        store.read(Q.customer_by_id, {})
+    with pytest.raises(QueryError, match=r"does not take \$rows"):
+        store.write_rows(Q.customer_by_id, [{"id": "x"}])
+
+
+def test_engine_refuses_writes_on_the_read_path(store: Store) -> None:
+    """Even if a write slipped past the catalog's check, the engine's read path refuses it."""
+    with pytest.raises(ReadOnlyViolation):
+        store._run("CREATE (:Customer {id: 'sneaky'})", {}, write=False)
+    assert store.read(Q.customer_by_id, {"id": "sneaky"}) == []
+
+
+def test_store_errors_are_domain_errors(store: Store, test_queries: QueryCatalog) -> None:
+    with pytest.raises(QueryError):
+        store._run("MATCH (n RETURN n", {}, write=False)
+    with pytest.raises(QueryCatalogError):
+        test_queries.get("no_such_query")
