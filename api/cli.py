@@ -233,6 +233,21 @@ def queries_cmd() -> None:
     Console().print(table)
 
 
+@app.command("serve")
+@cli_errors
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    _settings()  # fail on bad settings before binding a port
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
 def main() -> None:
     app()
 

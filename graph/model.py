@@ -101,7 +101,7 @@ def check_id(value: str) -> str:
     space, or hold control characters (FalkorDB issues #647, #1340): such an id would be stored
     but never found again, so it is refused at the edge instead.
     """
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise ValueError(
             "ids are 1-256 characters without control characters or surrounding white space"
         )
@@ -275,8 +275,12 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 }
 
 
+# Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
+ROW_KEYS: tuple[str, ...] = ("props", "category", "prev")
+
+
 def property_keys() -> list[str]:
-    keys: set[str] = {"embedding"}
+    keys: set[str] = {"embedding", *ROW_KEYS}
     for model in NODE_MODELS.values():
         keys.update(model.model_fields)
     for props in REL_PROPERTIES.values():

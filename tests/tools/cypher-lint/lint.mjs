@@ -87,12 +87,81 @@ const dbSchema = {
 // vscode-languageserver DiagnosticSeverity: 1 Error, 2 Warning, 3 Info, 4 Hint.
 const severityName = (s) => (s === 1 ? 'error' : 'warning');
 
+// Replaces // and /* */ comments by spaces (newlines kept, so every offset,
+// line and column stays the same). The linter reports a statement made of
+// comments only (e.g. a comment after the last `;` of a schema file) as
+// "Expected any of CYPHER, EXPLAIN, PROFILE or a statement".
+function blankComments(text) {
+  if (!text.includes('//') && !text.includes('/*')) return text;
+  const out = text.split('');
+  const blank = (from, to) => {
+    for (let k = from; k < to; k++) {
+      if (out[k] !== '\n' && out[k] !== '\r') out[k] = ' ';
+    }
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "'" || c === '"' || c === '`') {
+      // String literal or quoted name: skip to the closing quote.
+      i++;
+      while (i < text.length && text[i] !== c) {
+        i += text[i] === '\\' && c !== '`' ? 2 : 1;
+      }
+      i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      let end = text.indexOf('\n', i);
+      if (end === -1) end = text.length;
+      blank(i, end);
+      i = end;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      if (close === -1) break; // unterminated: let the linter report it
+      blank(i, close + 2);
+      i = close + 2;
+    } else {
+      i++;
+    }
+  }
+  return out.join('');
+}
+
+// 1-based line and column of a UTF-16 offset into text.
+function position(text, offset) {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return {
+    line: before.split('\n').length,
+    column: before.length - lineStart + 1,
+  };
+}
+
+function toOutput(d, text) {
+  const { start, end } = d.range;
+  if ([start.line, start.character, end.line, end.character].some((n) => n < 0)) {
+    // Some semantic errors (e.g. bad index OPTIONS) come back with a -1
+    // column; the offsets are still right, so place them from those.
+    const from = d.offsets && d.offsets.start >= 0 ? d.offsets.start : 0;
+    const to =
+      d.offsets && d.offsets.end >= from ? d.offsets.end : text.length;
+    const a = position(text, from);
+    const b = position(text, to);
+    return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  }
+  return {
+    line: start.line + 1,
+    column: start.character + 1,
+    endLine: end.line + 1,
+    endColumn: end.character + 1,
+  };
+}
+
 // Neo4j's semantic analysis (its Java front end compiled to JS) costs roughly
 // 50-400 ms per statement, so identical texts are linted once.
 const seen = new Map();
 function lint(text) {
   if (!seen.has(text)) {
-    const { diagnostics } = lintCypherQuery(text, dbSchema, {
+    const { diagnostics } = lintCypherQuery(blankComments(text), dbSchema, {
       consoleCommandsEnabled: false, // :param etc. are not Cypher
     });
     seen.set(
@@ -100,10 +169,7 @@ function lint(text) {
       diagnostics.map((d) => ({
         severity: severityName(d.severity),
         message: d.message,
-        line: d.range.start.line + 1,
-        column: d.range.start.character + 1,
-        endLine: d.range.end.line + 1,
-        endColumn: d.range.end.character + 1,
+        ...toOutput(d, text),
       })),
     );
   }

@@ -1,0 +1,23 @@
+# The ckg API, pointed at Neo4j by docker-compose.yml (CKG_NEO4J_URI).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
+
+COPY pyproject.toml README.md ./
+COPY graph ./graph
+COPY api ./api
+COPY cypher ./cypher
+COPY embeddings ./embeddings
+COPY ingest ./ingest
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && useradd --create-home --uid 10001 ckg
+USER ckg
+
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"
+CMD ["ckg", "serve", "--host", "0.0.0.0", "--port", "8000"]

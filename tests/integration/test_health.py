@@ -1,0 +1,28 @@
+"""The API process: health and readiness over real HTTP (ASGI) against the real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from graph.settings import Settings
+
+
+def test_health_and_ready_on_the_embedded_store(_isolated_env: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=_isolated_env, graph_name="health"))) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "engine": None}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "engine": "falkordb"}
+        assert client.get("/openapi.json").json()["info"]["title"].startswith("ckg")
+
+
+def test_unreachable_store_is_not_ready_but_alive() -> None:
+    app = create_app(Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=1))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "store_unavailable"
