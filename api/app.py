@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(CkgError)
     async def _ckg_error(_: Request, exc: CkgError) -> JSONResponse:
-        return JSONResponse({"detail": {"reason": exc.reason, "message": str(exc)}}, status_code=400)
+        body = {"detail": {"reason": exc.reason, "message": str(exc)}}
+        return JSONResponse(body, status_code=400)
 
     return app
