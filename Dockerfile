@@ -13,7 +13,7 @@ COPY api ./api
 COPY cypher ./cypher
 COPY embeddings ./embeddings
 COPY ingest ./ingest
-RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+RUN pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 ckg
 USER ckg
 
