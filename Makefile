@@ -37,9 +37,11 @@ store-start: $(BIN)/.installed
 store-stop: $(BIN)/.installed
 	$(BIN)/ckg store stop
 
-demo: setup
+demo: $(BIN)/.installed
 	$(BIN)/ckg store start
 	$(BIN)/ckg store status
+	@echo "API on http://127.0.0.1:8000/docs (Ctrl-C stops it; 'make store-stop' stops the store)"
+	$(BIN)/ckg serve --host 127.0.0.1 --port 8000
 
 clean:
 	-$(BIN)/ckg store stop

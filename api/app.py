@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import health
 from graph.errors import CkgError, StoreAuthError, StoreUnavailable
+from graph.queries import get_queries
 from graph.settings import Settings, get_settings
 from graph.store import open_store
 
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
+        get_queries()  # a missing query file stops start-up here, not at the first request
         app.state.settings = s
         app.state.store = None
         try:

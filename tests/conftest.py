@@ -67,7 +67,7 @@ def neo4j_settings() -> Iterator[Settings]:
         yield Settings(
             neo4j_uri=uri,
             neo4j_user=os.environ.get("CKG_TEST_NEO4J_USER", "neo4j"),
-            neo4j_password=os.environ.get("CKG_TEST_NEO4J_PASSWORD", NEO4J_PASSWORD),  # type: ignore[arg-type]
+            neo4j_password=os.environ.get("CKG_TEST_NEO4J_PASSWORD", NEO4J_PASSWORD),
         )
         return
     why = _docker_available()
@@ -80,7 +80,7 @@ def neo4j_settings() -> Iterator[Settings]:
             neo4j_uri=container.get_connection_url(),
             neo4j_user="neo4j",
             neo4j_password=NEO4J_PASSWORD,
-        )  # type: ignore[arg-type]
+        )
 
 
 @pytest.fixture(params=["falkordb", "neo4j"])

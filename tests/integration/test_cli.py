@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,29 @@ def test_store_start_status_stop(tmp_path: Path) -> None:
     assert stop.returncode == 0 and "stopped" in stop.stdout
     after = run("store", "status", env=env)
     assert after.returncode == 3 and "not running" in after.stdout
+
+
+def test_kill_9_then_store_start_brings_the_data_back(tmp_path: Path) -> None:
+    from graph.queries import get_queries
+    from graph.store import open_store
+
+    data = tmp_path / "data"
+    env = {"CKG_DATA_DIR": str(data)}
+    try:
+        assert run("store", "start", env=env).returncode == 0
+        with open_store(Settings(data_dir=data)) as store:
+            rows = [{"id": f"c{i}", "props": {"country": "GB"}} for i in range(1000)]
+            store.write_rows(get_queries().upsert_customers, rows)
+        pid = json.loads((data / "server.json").read_text())["pid"]
+        time.sleep(1.2)  # appendfsync everysec
+        os.kill(pid, signal.SIGKILL)
+        assert run("store", "status", env=env).returncode == 3
+        p = run("store", "start", env=env)
+        assert p.returncode == 0 and "started" in p.stdout, p.stderr
+        report = json.loads(run("store", "status", "--json", env=env).stdout)
+        assert report["by_label"] == {"Customer": 1000}
+    finally:
+        run("store", "stop", env=env)
 
 
 def test_default_data_dir_is_dot_ckg(tmp_path: Path) -> None:

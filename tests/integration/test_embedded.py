@@ -17,7 +17,7 @@ from graph.catalog import QueryCatalog
 from graph.embedded import EmbeddedServer
 from graph.errors import ConfigError, StoreUnavailable
 from graph.settings import Settings
-from graph.store import open_store
+from graph.store import FalkorStore, open_store
 
 # Restarting after kill -9 must stay fast whatever was loaded before (ARCHITECTURE.md): the
 # store compacts its log, so replay is bounded by the replay budget, not by history.
@@ -93,7 +93,7 @@ def test_kill_9_keeps_data_and_restarts_fast(tmp_path: Path, test_queries: Query
                 create, _chain(5_000, 60_000), batch_size=1_000
             )  # the uncompacted tail
             before = store.read(ordered)
-            assert store.server is not None
+            assert isinstance(store, FalkorStore) and store.server is not None
             info = store.server.status()
         assert info is not None and len(before) == 65_000
         time.sleep(1.2)  # appendfsync everysec: what was acknowledged a second ago is on disk

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graph.catalog import QueryCatalog
@@ -82,7 +84,7 @@ def test_hostile_strings_are_data(store: Store) -> None:
     ]
     # Control characters cannot be in ids (see graph.model.check_id) but are fine as values.
     values = ["*3\r\n$8\r\nFLUSHALL\r\n", " padded ", "tab\there", ""]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": s, "props": {"country": values[i % len(values)]}} for i, s in enumerate(nasty_ids)
     ]
     store.write_rows(Q.upsert_customers, rows)
