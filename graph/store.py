@@ -240,15 +240,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_FALKOR_COUNTERS = {
-    "nodes_created": "nodes_created",
-    "nodes_deleted": "nodes_deleted",
-    "relationships_created": "relationships_created",
-    "relationships_deleted": "relationships_deleted",
-    "properties_set": "properties_set",
-    "labels_added": "labels_added",
-    "indices_created": "indexes_added",
-}
+# Write counters under one set of names (the engine's attribute -> ours).
+_COUNTERS = (
+    "nodes_created",
+    "nodes_deleted",
+    "relationships_created",
+    "relationships_deleted",
+    "properties_set",
+    "labels_added",
+)
+_FALKOR_COUNTERS = {**{c: c for c in _COUNTERS}, "indices_created": "indexes_added"}
 
 
 class FalkorStore(Store):
@@ -335,12 +336,7 @@ class FalkorStore(Store):
 # ------------------------------------------------------------------------------------------
 
 _NEO4J_COUNTERS = {
-    "nodes_created": "nodes_created",
-    "nodes_deleted": "nodes_deleted",
-    "relationships_created": "relationships_created",
-    "relationships_deleted": "relationships_deleted",
-    "properties_set": "properties_set",
-    "labels_added": "labels_added",
+    **{c: c for c in _COUNTERS},
     "indexes_added": "indexes_added",
     "constraints_added": "constraints_added",
 }

@@ -1,0 +1,125 @@
+"""Reconciliation and dead-letter: every input record is accounted for, and every reject is kept.
+
+`input = accepted + duplicates + rejected` must hold for every run; `Reconciliation.check()` says
+so or raises, so a loader bug that loses or double-counts a record fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from graph.errors import CkgError
+
+
+class ReconciliationError(CkgError):
+    """The counts of a run do not add up: a record was lost or counted twice."""
+
+    reason = "reconciliation_failed"
+
+
+@dataclass
+class Reconciliation:
+    input: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+
+    def accept(self, n: int = 1) -> None:
+        self.accepted += n
+
+    def duplicate(self, n: int = 1) -> None:
+        self.duplicates += n
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        self.rejected += n
+        self.by_reason[reason] += n
+
+    def seen(self, n: int = 1) -> None:
+        self.input += n
+
+    @property
+    def balanced(self) -> bool:
+        return (
+            self.input == self.accepted + self.duplicates + self.rejected
+            and self.rejected == sum(self.by_reason.values())
+        )
+
+    def check(self) -> Self:
+        if not self.balanced:
+            raise ReconciliationError(
+                f"reconciliation failed: input {self.input} != accepted {self.accepted} + "
+                f"duplicates {self.duplicates} + rejected {self.rejected}"
+            )
+        return self
+
+    @property
+    def status(self) -> str:
+        """`ok`, `partial` (some rejected) or `failed` (nothing accepted out of some input)."""
+        if self.rejected == 0:
+            return "ok"
+        return "partial" if self.accepted + self.duplicates > 0 else "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_by_reason": dict(sorted(self.by_reason.items())),
+            "balanced": self.balanced,
+            "status": self.status,
+        }
+
+
+class DeadLetter:
+    """Append-only JSONL of rejected records: the original, the reason, and where it came from.
+
+    Each line is flushed and fsynced with its batch (`flush()`), so a crash never leaves a
+    rejected record counted but unwritten.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("a", encoding="utf-8")
+
+    def write(
+        self, *, source: str, position: int, reason: str, message: str | None, record: Any
+    ) -> None:
+        line = {
+            "source": source,
+            "position": position,
+            "reason": reason,
+            "message": message,
+            "record": record,
+        }
+        self._fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+    def flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self.flush()
+            self._fh.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
