@@ -44,6 +44,7 @@ class RelType(StrEnum):
     FIRST = "FIRST"
     NEXT = "NEXT"
     IN_SESSION = "IN_SESSION"
+    HAD_EVENT = "HAD_EVENT"
     ABOUT = "ABOUT"
     VIEWED = "VIEWED"
     SEARCHED = "SEARCHED"

@@ -15,6 +15,11 @@ class Queries(QueryCatalog):
     upsert_products: Query
     customer_by_id: Query
     products_in_category: Query
+    existing_events: Query
+    session_chains: Query
+    identity_state: Query
+    customer_tiers: Query
+    ingest_batch: Query
 
 
 @lru_cache

@@ -1,0 +1,450 @@
+"""Loading events into the graph: batched, idempotent by `event_id`, order-independent, reconciled.
+
+Each batch is planned in Python and written by one statement (`cypher/ingest/ingest_batch.cypher`),
+so a batch is stored whole or not at all: a crash (even kill -9 of the store) between batches
+loses nothing that a re-run does not restore, and a re-run never counts anything twice because
+events already stored are recognised by id before the write and skipped as duplicates.
+
+Session chains (`FIRST`/`NEXT`) follow event time, then event id: the planner reads the stored
+chain of every session a batch touches and splices the new events in, so events may arrive in any
+order and any batch split.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from graph.queries import get_queries
+from graph.store import Store
+from ingest.events import (
+    AddToCart,
+    Cancellation,
+    ChatTurn,
+    CheckoutStarted,
+    ConsentChanged,
+    Event,
+    EventRejected,
+    LoyaltyUpdated,
+    PageView,
+    ProductView,
+    ProfileUpdated,
+    Purchase,
+    RemoveFromCart,
+    Search,
+    parse_event,
+)
+from ingest.report import DeadLetter, Reconciliation
+from ingest.sources import SourceRecord
+
+Row = dict[str, Any]
+Adapter = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+BEHAVIOURAL = ("product_view", "page_view", "search", "add_to_cart", "remove_from_cart",
+               "checkout_started", "purchase", "chat_turn")
+
+
+def identity_id(anonymous_id: str) -> str:
+    return f"anon:{anonymous_id}"
+
+
+def query_id(text: str) -> str:
+    """Searches with the same words (case and spacing aside) share one Query node."""
+    return " ".join(text.lower().split())[:256]
+
+
+@dataclass
+class _Session:
+    id: str
+    first_at: int
+    last_at: int
+    channel: str | None = None
+    device: str | None = None
+    country: str | None = None
+    customer: str | None = None
+    identity: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass
+class BatchPlan:
+    params: dict[str, list[Any]]
+    accepted: int
+
+
+class Planner:
+    """Turns a batch of new events plus the stored state they touch into statement parameters."""
+
+    def __init__(self, events: list[Event], chains: list[Row], identities: list[Row],
+                 tiers: list[Row], keep_text: bool = False) -> None:
+        self.events = events
+        self.keep_text = keep_text
+        self.links: dict[str, str] = {r["identity"]: r["customer"] for r in identities
+                                      if r.get("customer")}
+        self.identity_sessions: dict[str, list[str]] = {r["identity"]: r["sessions"]
+                                                        for r in identities}
+        self.chains = chains
+        self.tiers: dict[str, list[str]] = defaultdict(list)
+        for t in tiers:
+            self.tiers[t["customer"]].append(t["tier"])
+        # Links made by this batch count for every event in it, whatever its position.
+        self.new_links: dict[str, tuple[str, int]] = {}
+        for e in events:
+            if e.customer_id and e.anonymous_id:
+                iid = identity_id(e.anonymous_id)
+                if iid not in self.links and iid not in self.new_links:
+                    self.new_links[iid] = (e.customer_id, e.at_ms)
+
+    def owner(self, e: Event) -> tuple[str | None, str | None]:
+        """(customer id, identity id): exactly one is set."""
+        if e.customer_id:
+            return e.customer_id, None
+        assert e.anonymous_id is not None
+        iid = identity_id(e.anonymous_id)
+        linked = self.links.get(iid) or self.new_links.get(iid, (None, 0))[0]
+        return (linked, None) if linked else (None, iid)
+
+    def plan(self) -> BatchPlan:
+        customers: dict[str, Row] = {}
+        identities: dict[str, Row] = {}
+        sessions: dict[str, _Session] = {}
+        products: dict[str, Row] = {}
+        events: list[Row] = []
+        viewed: dict[tuple[str, str], Row] = {}
+        searched: dict[tuple[str, str], Row] = {}
+        cart: dict[tuple[str, str], Row] = {}
+        tiers: set[str] = set()
+        purchased: dict[tuple[str, str], Row] = {}
+        orders: dict[str, Row] = {}
+        consents: list[Row] = []
+        profiles: dict[str, Row] = {}
+        loyalty: dict[str, Row] = {}
+
+        def product(pid: str, at: int, category: str | None = None, name: str | None = None,
+                    price: float | None = None, currency: str | None = None) -> None:
+            """Each attribute from the latest event carrying it; the statement compares times."""
+            row = products.setdefault(pid, {"id": pid, "name": None, "name_at": None,
+                                            "price": None, "currency": None, "price_at": None,
+                                            "categories": []})
+            if category and category not in row["categories"]:
+                row["categories"].append(category)
+            if name is not None and (row["name_at"] is None or at >= row["name_at"]):
+                row["name"], row["name_at"] = name, at
+            if price is not None and (row["price_at"] is None or at >= row["price_at"]):
+                row["price"], row["currency"], row["price_at"] = price, currency, at
+
+        def order(oid: str, at: int, currency: str | None, cid: str | None) -> Row:
+            o = orders.setdefault(oid, {"id": oid, "at": at, "amount": 0.0, "currency": currency,
+                                        "cancelled": False, "purchase": False,
+                                        "customer": [cid] if cid else []})
+            o["at"] = min(o["at"], at)
+            return o
+
+        def buy(customer: str | None, pid: str, qty: int, amount: float, at: int,
+                count: int) -> None:
+            if customer is None:
+                return
+            row = purchased.setdefault((customer, pid), {"customer": customer, "product": pid,
+                                                         "count": 0, "qty": 0, "amount": 0.0,
+                                                         "last_at": at})
+            row["count"] += count
+            row["qty"] += qty
+            row["amount"] = round(row["amount"] + amount, 4)
+            row["last_at"] = max(row["last_at"], at)
+
+        for linked_iid, (linked_cid, linked_at) in self.new_links.items():
+            identities[linked_iid] = {
+                "id": linked_iid, "kind": "anon", "link_to": [linked_cid], "at": linked_at,
+                "move_sessions": list(self.identity_sessions.get(linked_iid, [])),
+            }
+
+        for e in self.events:
+            at = e.at_ms
+            cid, iid = self.owner(e)
+            if cid is not None:
+                c = customers.setdefault(cid, {"id": cid, "first_at": at, "last_at": at,
+                                               "country": None, "country_at": None})
+                c["first_at"], c["last_at"] = min(c["first_at"], at), max(c["last_at"], at)
+                if e.country and (c["country_at"] is None or at >= c["country_at"]):
+                    c["country"], c["country_at"] = e.country, at
+            if iid is not None and iid not in identities:
+                identities[iid] = {"id": iid, "kind": "anon", "link_to": [], "at": at,
+                                   "move_sessions": []}
+
+            owner_lists = {"customer": [cid] if cid else [], "identity": [iid] if iid else []}
+            sid = e.session_id
+            props: Row = {"channel": e.channel, "device": e.device}
+            products_about: list[str] = []
+            if sid is not None:
+                s = sessions.get(sid)
+                if s is None:
+                    s = sessions[sid] = _Session(sid, at, at, e.channel, e.device, e.country,
+                                                 cid, iid)
+                elif at < s.first_at:  # the session's earliest event sets channel and device
+                    s.channel, s.device, s.country = e.channel, e.device, e.country
+                s.first_at, s.last_at = min(s.first_at, at), max(s.last_at, at)
+                s.counts["events"] += 1
+
+            if isinstance(e, ProductView):
+                product(e.product_id, at, category=e.category_id, price=e.price,
+                        currency=e.currency)
+                products_about.append(e.product_id)
+                props.update(dwell_ms=e.dwell_ms, price=e.price, currency=e.currency)
+                assert sid is not None
+                sessions[sid].counts["views"] += 1
+                v = viewed.setdefault((sid, e.product_id), {"session": sid,
+                                                            "product": e.product_id, "count": 0,
+                                                            "dwell_ms": 0, "last_at": at})
+                v["count"] += 1
+                v["dwell_ms"] += e.dwell_ms or 0
+                v["last_at"] = max(v["last_at"], at)
+            elif isinstance(e, PageView):
+                props.update(url=e.url, page=e.page)
+            elif isinstance(e, Search):
+                assert sid is not None
+                sessions[sid].counts["searches"] += 1
+                qid = query_id(e.query)
+                props.update(query=e.query, results=e.results)
+                sr = searched.setdefault((sid, qid), {"session": sid, "query": qid,
+                                                      "count": 0, "last_at": at})
+                sr["count"] += 1
+                sr["last_at"] = max(sr["last_at"], at)
+            elif isinstance(e, AddToCart | RemoveFromCart):
+                assert sid is not None
+                sign = 1 if isinstance(e, AddToCart) else -1
+                if sign > 0:
+                    sessions[sid].counts["cart_adds"] += 1
+                product(e.product_id, at)
+                products_about.append(e.product_id)
+                props.update(qty=e.qty, unit_price=e.unit_price, currency=e.currency)
+                held = cart.setdefault((sid, e.product_id), {
+                    "session": sid, "product": e.product_id, "qty": 0, "at": at,
+                    "unit_price": None, "price_at": None})
+                held["qty"] += sign * e.qty
+                held["at"] = max(held["at"], at)
+                if held["price_at"] is None or at >= held["price_at"]:
+                    held["unit_price"], held["price_at"] = e.unit_price, at
+            elif isinstance(e, CheckoutStarted):
+                assert sid is not None
+                sessions[sid].counts["checkouts"] += 1
+                props.update(value=e.value, currency=e.currency)
+            elif isinstance(e, Purchase):
+                assert sid is not None
+                sessions[sid].counts["purchases"] += 1
+                props.update(order_id=e.order_id, amount=e.amount, currency=e.currency,
+                             lines=len(e.lines), qty=sum(line.qty for line in e.lines))
+                for line in e.lines:
+                    product(line.product_id, at, price=line.unit_price, currency=e.currency)
+                    products_about.append(line.product_id)
+                    buy(cid, line.product_id, line.qty, line.qty * line.unit_price, at, 1)
+                o = order(e.order_id, at, e.currency, cid)
+                o["amount"] = round(o["amount"] + e.amount, 4)
+                o["purchase"] = True
+            elif isinstance(e, Cancellation):
+                amount = e.amount if e.amount is not None else sum(
+                    (ret.unit_price or 0.0) * ret.qty for ret in e.lines or ())
+                props.update(order_id=e.order_id, kind=e.kind, amount=amount,
+                             currency=e.currency)
+                for ret in e.lines or ():
+                    products_about.append(ret.product_id)
+                    product(ret.product_id, at)
+                    buy(cid, ret.product_id, -ret.qty, -(ret.unit_price or 0.0) * ret.qty, at, 0)
+                o = order(e.order_id, at, e.currency, cid)
+                o["amount"] = round(o["amount"] - amount, 4)
+                o["cancelled"] = o["cancelled"] or e.lines is None
+            elif isinstance(e, ChatTurn):
+                assert sid is not None
+                sessions[sid].counts["chats"] += 1
+                props.update(intent=e.intent, entities=json.dumps(e.entities, sort_keys=True))
+                if self.keep_text and e.text is not None:
+                    props["text"] = e.text
+            elif isinstance(e, ConsentChanged):
+                consents.append({"id": e.event_id, "purpose": e.purpose, "granted": e.granted,
+                                 "at": at, "source": e.source, **owner_lists})
+                props.update(purpose=e.purpose, granted=e.granted, source=e.source)
+            elif isinstance(e, ProfileUpdated):
+                key = cid or iid or ""
+                if key not in profiles or at >= profiles[key]["at"]:
+                    profiles[key] = {"fields": dict(e.fields), "at": at, **owner_lists}
+                props.update(fields=sorted(e.fields))
+            elif isinstance(e, LoyaltyUpdated):
+                tiers.add(e.tier)
+                if cid is not None and (cid not in loyalty or at >= loyalty[cid]["at"]):
+                    old = [t for t in self.tiers.get(cid, []) if t != e.tier]
+                    loyalty[cid] = {"customer": cid, "points": e.points, "tier": e.tier,
+                                    "at": at, "old_tiers": old}
+                props.update(points=e.points, tier=e.tier)
+
+            events.append({
+                "id": e.event_id, "type": e.type, "at": at,
+                "session": [sid] if sid else [],
+                # an event in a session reaches its owner through the session
+                "customer": [cid] if cid and not sid else [],
+                "identity": [iid] if iid and not sid else [],
+                "products": sorted(set(products_about)),
+                "props": {k: v for k, v in props.items() if v is not None},
+            })
+
+        links, unlinks, firsts = self._chains(events)
+        session_rows = [
+            {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
+             "device": s.device, "country": s.country,
+             "customer": [s.customer] if s.customer else [],
+             "identity": [s.identity] if s.identity else [],
+             **{k: s.counts.get(k, 0) for k in ("events", "views", "searches", "cart_adds",
+                                                  "checkouts", "purchases", "chats")}}
+            for s in sessions.values()
+        ]
+        params: dict[str, list[Any]] = {
+            "customers": list(customers.values()),
+            "identities": list(identities.values()),
+            "sessions": session_rows,
+            "products": list(products.values()),
+            "events": events,
+            "links": links,
+            "unlinks": unlinks,
+            "firsts": firsts,
+            "viewed": list(viewed.values()),
+            "searched": list(searched.values()),
+            "cart": list(cart.values()),
+            "purchased": list(purchased.values()),
+            "orders": list(orders.values()),
+            "consents": consents,
+            "profiles": list(profiles.values()),
+            "tiers": sorted(tiers),
+            "loyalty": list(loyalty.values()),
+        }
+        return BatchPlan(params, len(self.events))
+
+    def _chains(self, new_events: list[Row]) -> tuple[list[Row], list[Row], list[Row]]:
+        by_session: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        old_pairs: set[tuple[str, str]] = set()
+        old_first: dict[str, list[str]] = defaultdict(list)
+        for r in self.chains:
+            by_session[r["session"]].append((r["at"], r["id"]))
+            if r.get("next"):
+                old_pairs.add((r["id"], r["next"]))
+            if r.get("first"):
+                old_first[r["session"]].append(r["id"])
+        touched: set[str] = set()
+        for e in new_events:
+            for sid in e["session"]:
+                by_session[sid].append((e["at"], e["id"]))
+                touched.add(sid)
+        links: list[Row] = []
+        unlinks: list[Row] = []
+        firsts: list[Row] = []
+        for sid in sorted(touched):
+            ordered = [eid for _, eid in sorted(set(by_session[sid]))]
+            want = set(pairwise(ordered))
+            members = set(ordered)
+            have = {(a, b) for a, b in old_pairs if a in members}
+            unlinks += [{"a": a, "b": b} for a, b in sorted(have - want)]
+            links += [{"a": a, "b": b} for a, b in sorted(want - have)]
+            if old_first.get(sid) != [ordered[0]]:
+                firsts.append({"session": sid, "first": ordered[0],
+                               "old": [x for x in old_first.get(sid, []) if x != ordered[0]]})
+        return links, unlinks, firsts
+
+
+@dataclass
+class LoadResult:
+    reconciliation: Reconciliation
+    batches: int = 0
+    seconds: float = 0.0
+
+
+class Loader:
+    """Reads records, validates them into events, and writes them batch by batch."""
+
+    def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
+                 keep_text: bool = False, adapter: Adapter | None = None,
+                 synthesize: Callable[[Event], Iterable[Event]] | None = None) -> None:
+        self.store = store
+        self.dead_letter = dead_letter
+        self.batch_size = batch_size
+        self.keep_text = keep_text
+        self.adapter = adapter
+        self.synthesize = synthesize
+        self.q = get_queries()
+
+    def _events(self, records: Iterable[SourceRecord], rec: Reconciliation
+                ) -> Iterator[tuple[SourceRecord, Event]]:
+        for record in records:
+            rec.seen()
+            if record.error or record.data is None:
+                reason = record.error or "unreadable"
+                rec.reject(reason)
+                self.dead_letter.write(source=record.source, position=record.position,
+                                       reason=reason, message=record.message, record=record.raw)
+                continue
+            try:
+                raw = self.adapter(record.data) if self.adapter else record.data
+                event = parse_event(raw, keep_text=self.keep_text)
+                if isinstance(event, LoyaltyUpdated) and event.customer_id is None:
+                    raise EventRejected("missing_id", "customer_id: loyalty needs a customer",
+                                        field="customer_id", event_id=event.event_id)
+            except EventRejected as exc:
+                rec.reject(exc.reason)
+                self.dead_letter.write(source=record.source, position=record.position,
+                                       reason=exc.reason, message=exc.message, record=record.data)
+                continue
+            yield record, event
+
+    def load(self, records: Iterable[SourceRecord],
+             progress: Callable[[int], None] | None = None) -> LoadResult:
+        rec = Reconciliation()
+        result = LoadResult(rec)
+        batch: list[tuple[SourceRecord, Event]] = []
+        for item in self._events(records, rec):
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._write(batch, rec, result)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            self._write(batch, rec, result)
+            if progress:
+                progress(len(batch))
+        self.dead_letter.flush()
+        rec.check()
+        return result
+
+    def _write(self, batch: list[tuple[SourceRecord, Event]], rec: Reconciliation,
+               result: LoadResult) -> None:
+        q = self.q
+        ids = [e.event_id for _, e in batch]
+        stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
+        fresh: dict[str, Event] = {}
+        extra: dict[str, Event] = {}
+        for _, e in batch:
+            if e.event_id in stored or e.event_id in fresh:
+                rec.duplicate()
+                continue
+            fresh[e.event_id] = e
+            rec.accept()
+            for s in self.synthesize(e) if self.synthesize else ():
+                extra.setdefault(s.event_id, s)
+        if extra:
+            known = {r["id"] for r in self.store.read(q.existing_events, {"ids": list(extra)})}
+            for eid in known:
+                extra.pop(eid, None)
+        events = list(extra.values()) + list(fresh.values())
+        if not events:
+            return
+        sessions = sorted({e.session_id for e in events if e.session_id})
+        anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
+        loyal = sorted({e.customer_id for e in events
+                        if isinstance(e, LoyaltyUpdated) and e.customer_id})
+        chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
+        idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
+        tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
+        plan = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
+        written = self.store.write(q.ingest_batch, plan.params)
+        result.batches += 1
+        result.seconds += written.seconds
