@@ -233,6 +233,59 @@ def queries_cmd() -> None:
     Console().print(table)
 
 
+EXIT_PARTIAL, EXIT_NOTHING_LOADED = 4, 5
+
+
+@app.command("ingest")
+@cli_errors
+def ingest_cmd(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV events, or a bundled dataset file.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f",
+                     help="jsonl, csv, online-retail or eshop-clickstream (default: by name)."),
+    ] = None,
+    consent: Annotated[
+        str | None,
+        typer.Option(help="Purposes the imported history was collected under, e.g. "
+                     "'personalization,analytics', or 'none'. Default: the dataset's "
+                     "documented consent (see README), none for jsonl/csv."),
+    ] = None,
+    dead_letter: Annotated[
+        Path | None, typer.Option(help="Where rejected records go (JSONL, appended).")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, max=100_000)] = None,
+    keep_chat_text: Annotated[bool, typer.Option(help="Store raw chat text.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Load events; print the reconciliation. Exit 0 all loaded, 4 partial, 5 nothing loaded."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from graph.store import open_store
+    from ingest.run import FORMATS, ingest_file
+
+    if fmt is not None and fmt not in FORMATS:
+        raise CkgError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    with open_store(_settings()) as store, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} records"), TimeElapsedColumn(),
+        disable=quiet, transient=True, console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(f"ingesting {file.name}", total=None)
+        result, dl_path = ingest_file(
+            store, file, fmt=fmt, consent=consent, dead_letter=dead_letter,
+            batch_size=batch_size, keep_text=keep_chat_text,
+            progress=lambda n: bar.advance(task, n),
+        )
+    report = result.reconciliation.as_dict()
+    report["dead_letter"] = str(dl_path) if report["rejected"] else None
+    typer.echo(json.dumps(report))
+    if report["status"] == "partial":
+        raise typer.Exit(EXIT_PARTIAL)
+    if report["status"] == "failed":
+        raise typer.Exit(EXIT_NOTHING_LOADED)
+
+
 @app.command("serve")
 @cli_errors
 def serve_cmd(

@@ -8,6 +8,7 @@ plain Python values (nodes and relationships as property dicts), or pydantic mod
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import time
@@ -22,6 +23,7 @@ from falkordb import Edge as FEdge
 from falkordb import FalkorDB
 from falkordb import Node as FNode
 from falkordb import Path as FPath
+from falkordb.exceptions import SchemaVersionMismatchException
 from pydantic import BaseModel, ValidationError
 
 from graph.catalog import Query, schema_statements
@@ -225,6 +227,38 @@ def _check_param(value: Any, path: str = "$") -> None:
     raise QueryError(f"parameter {path} has unsupported type {type(value).__name__}")
 
 
+_JSON_KEY = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def params_header(params: Mapping[str, Any]) -> str | None:
+    """The `CYPHER k=v ...` header FalkorDB takes parameters in, built by the json module.
+
+    The client's own builder walks every value in Python and dominates batch loads; JSON is
+    Cypher literal syntax once map keys are backticked (inside JSON strings every quote is
+    escaped, so a key pattern cannot match there). FalkorDB does not decode `\\u` escapes, which
+    JSON uses for control characters, so such values (rare) return None: the caller then takes
+    the checked slow path.
+    """
+    parts = ["CYPHER"]
+    for name, value in params.items():
+        if not _PARAM_NAME.match(name):
+            return None
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+        if "\\u" in text:
+            return None
+        pieces = _JSON_KEY.split(text)  # [text, "{" or ",", key, text, ...]
+        pieces[2::3] = [f"`{key}`:" for key in pieces[2::3]]
+        literal = "".join(pieces)
+        if '":' in literal:  # a key that is not an identifier (or a quote in a string): be exact
+            return None
+        parts.append(f"`{name}`={literal}")
+    return " ".join(parts) + " "
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, FNode | FEdge):
         return {k: _plain(v) for k, v in value.properties.items()}
@@ -270,14 +304,18 @@ class FalkorStore(Store):
     def _run(
         self, text: str, params: Mapping[str, Any], write: bool
     ) -> tuple[list[Row], dict[str, int]]:
-        _check_param(dict(params))
+        header = params_header(params) if params else ""
+        query, args = (header + text, None) if header is not None else (text, dict(params))
+        if args is not None:
+            _check_param(args)
         errors = self._redis_errors
         started = time.perf_counter()
         try:
-            if write:
-                res = self._graph.query(text, dict(params))
-            else:
-                res = self._graph.ro_query(text, dict(params))
+            try:
+                res = self._graph._query(query, args, read_only=not write)
+            except SchemaVersionMismatchException:
+                # the client refreshed its schema view; the query itself did not run
+                res = self._graph._query(query, args, read_only=not write)
         except errors.AuthenticationError as exc:
             raise StoreAuthError(f"embedded store refused the password: {exc}") from None
         except (errors.ConnectionError, errors.TimeoutError) as exc:

@@ -71,6 +71,8 @@ RejectReason = Literal[
     "unknown_currency",
     "unknown_country",
     "unexpected_field",
+    # raised by source adapters for rows that are real data but not customer events
+    "not_customer_activity",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 
@@ -306,6 +308,7 @@ class OrderLine(_Strict):
     product_id: Id
     qty: Qty
     unit_price: Money
+    name: Text | None = None  # the product's name as the order shows it
 
 
 class ReturnLine(_Strict):

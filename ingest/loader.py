@@ -13,6 +13,8 @@ order and any batch split.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -238,7 +240,8 @@ class Planner:
                 props.update(order_id=e.order_id, amount=e.amount, currency=e.currency,
                              lines=len(e.lines), qty=sum(line.qty for line in e.lines))
                 for line in e.lines:
-                    product(line.product_id, at, price=line.unit_price, currency=e.currency)
+                    product(line.product_id, at, name=line.name, price=line.unit_price,
+                            currency=e.currency)
                     products_about.append(line.product_id)
                     buy(cid, line.product_id, line.qty, line.qty * line.unit_price, at, 1)
                 o = order(e.order_id, at, e.currency, cid)
@@ -397,23 +400,54 @@ class Loader:
 
     def load(self, records: Iterable[SourceRecord],
              progress: Callable[[int], None] | None = None) -> LoadResult:
+        """Parse in a second thread while this one writes: the store's replies release the GIL,
+        so reading and validating the next batch overlaps with storing this one."""
         rec = Reconciliation()
         result = LoadResult(rec)
-        batch: list[tuple[SourceRecord, Event]] = []
-        for item in self._events(records, rec):
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                self._write(batch, rec, result)
+        batches: queue.Queue[list[tuple[SourceRecord, Event]] | BaseException | None] = (
+            queue.Queue(maxsize=2))
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                batch: list[tuple[SourceRecord, Event]] = []
+                for item in self._events(records, rec):
+                    batch.append(item)
+                    if len(batch) >= self.batch_size:
+                        self._put(batches, batch, stop)
+                        batch = []
+                    if stop.is_set():
+                        return
+                self._put(batches, batch, stop)
+                self._put(batches, None, stop)
+            except BaseException as exc:  # handed to the writer, which re-raises it
+                self._put(batches, exc, stop)
+
+        producer = threading.Thread(target=produce, name="ckg-ingest-parse", daemon=True)
+        producer.start()
+        try:
+            while (item := batches.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if item:
+                    self._write(item, rec, result)
                 if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            self._write(batch, rec, result)
-            if progress:
-                progress(len(batch))
-        self.dead_letter.flush()
+                    progress(len(item))
+        finally:
+            stop.set()
+            producer.join()
+            self.dead_letter.flush()
         rec.check()
         return result
+
+    @staticmethod
+    def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def _write(self, batch: list[tuple[SourceRecord, Event]], rec: Reconciliation,
                result: LoadResult) -> None:

@@ -83,7 +83,7 @@ def test_hostile_strings_are_data(store: Store) -> None:
         "ünïcødé ✓",
     ]
     # Control characters cannot be in ids (see graph.model.check_id) but are fine as values.
-    values = ["*3\r\n$8\r\nFLUSHALL\r\n", " padded ", "tab\there", ""]
+    values = ["*3\r\n$8\r\nFLUSHALL\r\n", " padded ", "tab\there", "", "ctl\x01\x1f", '{"k":"v"}']
     rows: list[dict[str, Any]] = [
         {"id": s, "props": {"country": values[i % len(values)]}} for i, s in enumerate(nasty_ids)
     ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.datasets import ESHOP_FILE, ESHOP_SAMPLE, RETAIL_FILE, RETAIL_SAMPLE, shared_datasets
 from ingest.report import DeadLetter, Reconciliation, ReconciliationError
 from ingest.sources import read_csv, read_jsonl
 
@@ -56,11 +57,12 @@ def test_csv_semicolons_and_gzip(tmp_path: Path) -> None:
 
 
 def test_real_dataset_headers_parse() -> None:
-    shared = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    retail = next(read_csv(shared / "online-retail" / "online_retail_2010-12_2011-09.csv.gz"))
-    assert retail.data is not None and retail.data["CustomerID"] == "17850.0"
-    eshop = next(read_csv(shared / "eshop-clickstream-2008" / "e-shop_clothing_2008.csv", ";"))
-    assert eshop.data is not None and eshop.data["page 2 (clothing model)"] == "A13"
+    for retail_path in (RETAIL_SAMPLE, shared_datasets() / RETAIL_FILE):
+        retail = next(read_csv(retail_path))
+        assert retail.data is not None and retail.data["CustomerID"] == "17850.0"
+    for eshop_path in (ESHOP_SAMPLE, shared_datasets() / ESHOP_FILE):
+        eshop = next(read_csv(eshop_path, ";"))
+        assert eshop.data is not None and eshop.data["page 2 (clothing model)"] == "A13"
 
 
 def test_reconciliation() -> None:

@@ -1,0 +1,132 @@
+"""One ingestion run over a file: pick the reader and adapter, add import consent, load, report."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from graph.errors import CkgError, ConfigError
+from graph.model import Purpose
+from graph.store import Store
+from ingest.adapters import ADAPTERS
+from ingest.events import ConsentChanged, Event
+from ingest.loader import Loader, LoadResult
+from ingest.report import DeadLetter
+from ingest.sources import SourceRecord, read_csv, read_jsonl
+
+Format = Literal["jsonl", "csv", "online-retail", "eshop-clickstream"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "online-retail", "eshop-clickstream")
+PURPOSES: tuple[Purpose, ...] = ("personalization", "analytics", "marketing", "profiling",
+                                 "sale_of_data")
+# What the bundled datasets' shoppers are taken to have agreed to (see README, "Consent").
+DATASET_CONSENT: dict[str, tuple[Purpose, ...]] = {
+    "online-retail": ("personalization", "analytics"),
+    "eshop-clickstream": ("personalization", "analytics"),
+}
+
+
+def guess_format(path: Path) -> Format:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    raise CkgError(f"cannot tell the format of {path.name}; pass --format")
+
+
+def records(path: Path, fmt: Format) -> Iterator[SourceRecord]:
+    if not path.is_file():
+        raise CkgError(f"no such file: {path}")
+    if fmt == "jsonl":
+        return read_jsonl(path)
+    if fmt == "csv":
+        return read_csv(path)
+    return read_csv(path, delimiter=ADAPTERS[fmt][1])
+
+
+def parse_consent(text: str | None, fmt: Format) -> tuple[Purpose, ...]:
+    """`--consent` names the purposes imported history was collected under; `none` for none."""
+    if text is None:
+        return DATASET_CONSENT.get(fmt, ())
+    if text.strip().lower() in ("", "none"):
+        return ()
+    out: list[Purpose] = []
+    for part in text.split(","):
+        purpose = part.strip().lower()
+        if purpose not in PURPOSES:
+            raise CkgError(f"--consent: unknown purpose {purpose!r} (one of {', '.join(PURPOSES)})")
+        out.append(purpose)
+    return tuple(out)
+
+
+def consent_synthesizer(purposes: tuple[Purpose, ...], source: str
+                        ) -> Callable[[Event], list[Event]] | None:
+    """Import consent as consent events, one per owner and purpose, with deterministic ids."""
+    if not purposes:
+        return None
+
+    seen: set[str] = set()
+
+    def synthesize(event: Event) -> list[Event]:
+        if isinstance(event, ConsentChanged):
+            return []
+        owner = f"c:{event.customer_id}" if event.customer_id else f"a:{event.anonymous_id}"
+        if owner in seen:  # once per owner and run; the ids make re-runs duplicates anyway
+            return []
+        seen.add(owner)
+        return [
+            ConsentChanged(
+                event_id=f"consent:{source}:{owner}:{purpose}"[:256],
+                customer_id=event.customer_id,
+                anonymous_id=None if event.customer_id else event.anonymous_id,
+                timestamp=event.timestamp,
+                channel="import",
+                purpose=purpose,
+                granted=True,
+                source=source[:64],
+            )
+            for purpose in purposes
+        ]
+
+    return synthesize
+
+
+@contextmanager
+def ingest_lock(store: Store) -> Iterator[None]:
+    """One loader at a time per embedded store: the duplicate check and the write must not race."""
+    server = getattr(store, "server", None)
+    if server is None:
+        yield
+        return
+    path = Path(server.data_dir) / "ingest.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
+                consent: str | None = None, dead_letter: Path | None = None,
+                batch_size: int | None = None, keep_text: bool = False,
+                progress: Callable[[int], None] | None = None) -> tuple[LoadResult, Path]:
+    fmt = fmt or guess_format(path)
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}")
+    purposes = parse_consent(consent, fmt)
+    adapter = ADAPTERS[fmt][0] if fmt in ADAPTERS else None
+    stem = path.name.split(".")[0]
+    dl_path = dead_letter or Path(store.settings.data_dir).parent / "dead-letter" / f"{stem}.jsonl"
+    with ingest_lock(store), DeadLetter(dl_path) as dl:
+        loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
+                        keep_text=keep_text, adapter=adapter,
+                        synthesize=consent_synthesizer(purposes, f"import:{fmt}"))
+        result = loader.load(records(path, fmt), progress=progress)
+    store.checkpoint()
+    return result, dl_path
