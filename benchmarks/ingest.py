@@ -17,17 +17,17 @@ from pathlib import Path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import tempfile
+import time
 
-from graph.embedded import EmbeddedServer  # noqa: E402
-from graph.queries import get_queries  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import open_store  # noqa: E402
-from ingest.datasets import RETAIL_FILE, shared_datasets  # noqa: E402
-from ingest.run import ingest_file  # noqa: E402
+from graph.embedded import EmbeddedServer
+from graph.queries import get_queries
+from graph.settings import Settings
+from graph.store import open_store
+from ingest.datasets import RETAIL_FILE, shared_datasets
+from ingest.run import ingest_file
 
 
 def main() -> None:
