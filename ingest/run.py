@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from graph.embedded import file_lock
 from graph.errors import CkgError, ConfigError
 from graph.model import Purpose
 from graph.store import Store
@@ -102,14 +101,8 @@ def ingest_lock(store: Store) -> Iterator[None]:
     if server is None:
         yield
         return
-    path = Path(server.data_dir) / "ingest.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(Path(server.data_dir) / "ingest.lock"):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
