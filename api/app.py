@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import health
+from api.auth import AuthError, KeyStore, ScopeError
+from api.errors import PayloadTooLarge
+from api.routes import events, health
 from graph.errors import CkgError, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
@@ -23,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         s = settings or get_settings()
         get_queries()  # a missing query file stops start-up here, not at the first request
         app.state.settings = s
+        app.state.keys = KeyStore(s.api_keys_file)
         app.state.store = None
         try:
             app.state.store = open_store(s)
@@ -42,18 +46,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
     )
     app.include_router(health.router)
+    app.include_router(events.router)
+
+    def problem(exc: CkgError, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"detail": {"reason": exc.reason, "message": str(exc)}},
+                            status_code=status, headers=headers)
+
+    @app.exception_handler(AuthError)
+    async def _unauthenticated(_: Request, exc: AuthError) -> JSONResponse:
+        return problem(exc, 401, {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ScopeError)
+    async def _forbidden(_: Request, exc: ScopeError) -> JSONResponse:
+        return problem(exc, 403)
+
+    @app.exception_handler(PayloadTooLarge)
+    async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
+        return problem(exc, 413)
+
+    @app.middleware("http")
+    async def _body_limit(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        limit = (settings or get_settings()).api_max_body_bytes
+        if length is not None and length.isdigit() and int(length) > limit:
+            return problem(PayloadTooLarge(f"request body over {limit} bytes"), 413)
+        return await call_next(request)
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"reason": exc.reason, "message": str(exc)}},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return problem(exc, 503, {"Retry-After": "5"})
 
     @app.exception_handler(CkgError)
     async def _ckg_error(_: Request, exc: CkgError) -> JSONResponse:
-        body = {"detail": {"reason": exc.reason, "message": str(exc)}}
-        return JSONResponse(body, status_code=400)
+        return problem(exc, 400)
 
     return app

@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Run the embedded store (FalkorDB on loopback).", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+keys_app = typer.Typer(help="API keys with scopes.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_NOT_RUNNING = 1, 2, 3, 3
 
@@ -284,6 +286,23 @@ def ingest_cmd(
         raise typer.Exit(EXIT_PARTIAL)
     if report["status"] == "failed":
         raise typer.Exit(EXIT_NOTHING_LOADED)
+
+
+@keys_app.command("create")
+@cli_errors
+def keys_create(
+    scope: Annotated[list[str], typer.Option("--scope", "-s",
+                                             help="chatbot:read, ingest:write, analyst:read "
+                                                  "or privacy:admin; repeat for several.")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "default",
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from api.auth import create_key
+
+    path = _settings().api_keys_file
+    key = create_key(path, name, scope)
+    typer.echo(key)
+    sys.stderr.write(f"stored the hash in {path}; the key is not shown again\n")
 
 
 @app.command("serve")

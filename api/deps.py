@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from api.auth import ApiKey, KeyStore, Scope
 from graph.errors import StoreUnavailable
 from graph.settings import Settings
 from graph.store import Store
@@ -23,5 +25,21 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def require(scope: Scope) -> Callable[..., ApiKey]:
+    """A dependency that admits only keys holding `scope` (401 without a key, 403 without it)."""
+
+    def check(request: Request,
+              authorization: Annotated[str | None, Header()] = None,
+              x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
+        presented = x_api_key
+        if authorization and authorization.lower().startswith("bearer "):
+            presented = authorization[7:].strip()
+        keys: KeyStore = request.app.state.keys
+        return keys.check(presented, scope)
+
+    return check
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         description="Apply cypher/schema/<engine>.cypher (idempotent) when a store opens.",
     )
 
+    # API
+    api_keys_file: Path = Field(
+        default=Path(".ckg/api-keys.json"),
+        description="Hashed API keys with scopes (written by `ckg keys create`).",
+    )
+    api_max_events: int = Field(default=1000, ge=1, le=100_000,
+                                description="Most events one POST /v1/events may carry.")
+    api_max_body_bytes: int = Field(default=5_000_000, ge=1_000)
+
     # Writes
     write_batch_size: int = Field(default=5000, ge=1, le=100_000)
 

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 from graph.queries import get_queries
 from graph.store import Store
@@ -355,10 +355,20 @@ class Planner:
 
 
 @dataclass
+class Outcome:
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+@dataclass
 class LoadResult:
     reconciliation: Reconciliation
     batches: int = 0
     seconds: float = 0.0
+    # per source position, when the caller asked for it (the HTTP API answers per item)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
 
 
 class Loader:
@@ -366,14 +376,17 @@ class Loader:
 
     def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
                  keep_text: bool = False, adapter: Adapter | None = None,
-                 synthesize: Callable[[Event], Iterable[Event]] | None = None) -> None:
+                 synthesize: Callable[[Event], Iterable[Event]] | None = None,
+                 record_outcomes: bool = False) -> None:
         self.store = store
         self.dead_letter = dead_letter
         self.batch_size = batch_size
         self.keep_text = keep_text
         self.adapter = adapter
         self.synthesize = synthesize
+        self.record_outcomes = record_outcomes
         self.q = get_queries()
+        self._outcomes: dict[int, Outcome] = {}
 
     def _events(self, records: Iterable[SourceRecord], rec: Reconciliation
                 ) -> Iterator[tuple[SourceRecord, Event]]:
@@ -384,6 +397,7 @@ class Loader:
                 rec.reject(reason)
                 self.dead_letter.write(source=record.source, position=record.position,
                                        reason=reason, message=record.message, record=record.raw)
+                self._note(record, Outcome("rejected", None, reason, record.message))
                 continue
             try:
                 raw = self.adapter(record.data) if self.adapter else record.data
@@ -395,6 +409,7 @@ class Loader:
                 rec.reject(exc.reason)
                 self.dead_letter.write(source=record.source, position=record.position,
                                        reason=exc.reason, message=exc.message, record=record.data)
+                self._note(record, Outcome("rejected", exc.event_id, exc.reason, exc.message))
                 continue
             yield record, event
 
@@ -438,7 +453,12 @@ class Loader:
             producer.join()
             self.dead_letter.flush()
         rec.check()
+        result.outcomes = self._outcomes
         return result
+
+    def _note(self, record: SourceRecord, outcome: Outcome) -> None:
+        if self.record_outcomes:
+            self._outcomes[record.position] = outcome
 
     @staticmethod
     def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
@@ -456,12 +476,14 @@ class Loader:
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
         fresh: dict[str, Event] = {}
         extra: dict[str, Event] = {}
-        for _, e in batch:
+        for record, e in batch:
             if e.event_id in stored or e.event_id in fresh:
                 rec.duplicate()
+                self._note(record, Outcome("duplicate", e.event_id))
                 continue
             fresh[e.event_id] = e
             rec.accept()
+            self._note(record, Outcome("accepted", e.event_id))
             for s in self.synthesize(e) if self.synthesize else ():
                 extra.setdefault(s.event_id, s)
         if extra:

@@ -1,0 +1,114 @@
+"""API keys with scopes. Keys are random 256-bit tokens shown once; only their SHA-256 is kept.
+
+A fast hash is the right tool here (unlike passwords, the keys carry full entropy), and
+comparisons are constant-time. The keys file is re-read when it changes, so `ckg keys create`
+takes effect without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from graph.errors import CkgError, ConfigError
+
+Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+KEY_PREFIX = "ckg_"
+
+
+class AuthError(CkgError):
+    """No key, or a key we do not know."""
+
+    reason = "unauthenticated"
+
+
+class ScopeError(CkgError):
+    """A known key without the scope the route needs."""
+
+    reason = "forbidden"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    sha256: str
+    scopes: frozenset[str]
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(path: Path, name: str, scopes: list[str]) -> str:
+    """Add a key to the keys file and return it; this is the only time it exists in clear."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise ConfigError(f"scopes must be among {', '.join(SCOPES)}; got {scopes or 'none'}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    entries = _read(path)
+    entries.append({"name": name, "sha256": digest(key), "scopes": sorted(set(scopes)),
+                    "created_at": int(time.time())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(entries, fh, indent=1)
+    os.replace(tmp, path)
+    return key
+
+
+def _read(path: Path) -> list[dict[str, object]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"API keys file {path} is unreadable: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"API keys file {path} must hold a JSON list")
+    return data
+
+
+class KeyStore:
+    """The known keys, reloaded when the file's modification time changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mtime: float | None = None
+        self._keys: list[ApiKey] = []
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        if mtime == self._mtime:
+            return
+        with self._lock:
+            entries = _read(self.path)
+            self._keys = [ApiKey(str(e["name"]), str(e["sha256"]),
+                                 frozenset(str(s) for s in e.get("scopes", [])))  # type: ignore[attr-defined]
+                          for e in entries]
+            self._mtime = mtime
+
+    def check(self, presented: str | None, scope: Scope) -> ApiKey:
+        if not presented:
+            raise AuthError("an API key is required (Authorization: Bearer <key>)")
+        self._refresh()
+        wanted = digest(presented)
+        match = next((k for k in self._keys if hmac.compare_digest(k.sha256, wanted)), None)
+        if match is None:
+            raise AuthError("unknown API key")
+        if scope not in match.scopes:
+            raise ScopeError(f"this key lacks the {scope} scope")
+        return match

@@ -1,0 +1,78 @@
+"""POST /v1/events: a batch of events in, one result per item out.
+
+Good items are stored even when others in the batch are bad; the answer is then 422 with a
+reason per bad item (and 200 when every item was accepted or already stored), so a client can
+resend exactly the rejected ones after fixing them. Every rejected item also goes to the
+dead-letter file, as from a file load.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from api.deps import IngestKey, SettingsDep, StoreDep
+from api.errors import PayloadTooLarge
+from ingest.loader import Loader
+from ingest.report import DeadLetter
+from ingest.run import ingest_lock
+from ingest.sources import SourceRecord
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+_write_lock = threading.Lock()  # one batch at a time: the duplicate check must not race
+
+
+class EventBatchCreate(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, description="Events as in the JSONL format (see README, 'Events')."
+    )
+
+
+class EventResultPublic(BaseModel):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class EventBatchPublic(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[EventResultPublic]
+
+
+@router.post(
+    "",
+    response_model=EventBatchPublic,
+    responses={
+        422: {"model": EventBatchPublic,
+              "description": "Some items were rejected; the others are stored."},
+        413: {"description": "Too many events or too large a body."},
+    },
+)
+def post_events(body: EventBatchCreate, request: Request, response: Response, store: StoreDep,
+                settings: SettingsDep, key: IngestKey) -> EventBatchPublic:
+    """Store a batch of events; idempotent by `event_id`."""
+    if len(body.events) > settings.api_max_events:
+        raise PayloadTooLarge(f"at most {settings.api_max_events} events per request")
+    source = f"http:{key.name}"
+    records = [SourceRecord(source, i, item) for i, item in enumerate(body.events)]
+    dead = Path(settings.data_dir).parent / "dead-letter" / "http.jsonl"
+    with _write_lock, ingest_lock(store), DeadLetter(dead) as dl:
+        result = Loader(store, dl, batch_size=len(records), record_outcomes=True).load(records)
+    rec = result.reconciliation
+    items = [
+        EventResultPublic(index=i, status=o.status, event_id=o.event_id, reason=o.reason,
+                          message=o.message)
+        for i, o in sorted(result.outcomes.items())
+    ]
+    if rec.rejected:
+        response.status_code = 422
+    return EventBatchPublic(accepted=rec.accepted, duplicates=rec.duplicates,
+                            rejected=rec.rejected, items=items)

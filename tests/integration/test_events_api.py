@@ -1,0 +1,112 @@
+"""POST /v1/events over real HTTP (ASGI) into the real embedded store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import create_key
+from graph.queries import get_queries
+from graph.settings import Settings
+from graph.store import open_store
+
+Api = tuple[TestClient, dict[str, str], Settings]
+SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
+
+
+@pytest.fixture
+def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(
+        data_dir=_isolated_env,
+        graph_name=f"api_{tmp_path.name[-12:]}",
+        api_keys_file=tmp_path / "keys.json",
+        api_max_events=20,
+    )
+    keys = {
+        "ingest": create_key(settings.api_keys_file, "loader", ["ingest:write"]),
+        "chatbot": create_key(settings.api_keys_file, "bot", ["chatbot:read"]),
+    }
+    with TestClient(create_app(settings)) as client:
+        yield client, keys, settings
+
+
+def events() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SMALL.read_text().splitlines()]
+
+
+def test_auth(api: Api) -> None:
+    client, keys, _ = api
+    body = {"events": events()[:1]}
+    missing = client.post("/v1/events", json=body)
+    assert missing.status_code == 401
+    assert missing.json()["detail"]["reason"] == "unauthenticated"
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = client.post("/v1/events", json=body, headers={"Authorization": "Bearer ckg_nope"})
+    assert wrong.status_code == 401
+    scope = client.post("/v1/events", json=body, headers={"X-API-Key": keys["chatbot"]})
+    assert scope.status_code == 403 and scope.json()["detail"]["reason"] == "forbidden"
+    ok = client.post("/v1/events", json=body, headers={"Authorization": f"Bearer {keys['ingest']}"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_batch_with_bad_items_stores_the_good_ones(api: Api) -> None:
+    client, keys, settings = api
+    h = {"Authorization": f"Bearer {keys['ingest']}"}
+    batch = events()[:5]
+    batch.insert(
+        2,
+        {
+            "type": "search",
+            "event_id": "bad-1",
+            "query": "mugs",
+            "timestamp": "2024-05-01T09:00:00Z",
+        },
+    )  # no session, no customer
+    batch.append({**events()[1], "event_id": "bad-2", "timestamp": "yesterday"})
+    r = client.post("/v1/events", json={"events": batch}, headers=h)
+    assert r.status_code == 422
+    out = r.json()
+    assert (out["accepted"], out["duplicates"], out["rejected"]) == (5, 0, 2)
+    statuses = [(i["index"], i["status"], i["reason"]) for i in out["items"]]
+    assert statuses[2] == (2, "rejected", "missing_id")
+    assert statuses[6] == (6, "rejected", "bad_timestamp")
+    assert [s for _, s, _ in statuses].count("accepted") == 5
+
+    again = client.post("/v1/events", json={"events": events()[:5]}, headers=h)
+    assert again.status_code == 200
+    assert [i["status"] for i in again.json()["items"]] == ["duplicate"] * 5
+
+    with open_store(settings) as store:
+        nodes = {r["label"]: r["nodes"] for r in store.read(get_queries().node_counts)}
+    assert nodes["Event"] == 5
+    dead = [
+        json.loads(x)
+        for x in (settings.data_dir.parent / "dead-letter" / "http.jsonl").read_text().splitlines()
+    ]
+    assert {"bad-1", "bad-2"} <= {d["record"].get("event_id") for d in dead}
+
+
+def test_limits_and_validation(api: Api) -> None:
+    client, keys, _ = api
+    h = {"Authorization": f"Bearer {keys['ingest']}"}
+    too_many = client.post("/v1/events", json={"events": events() * 2}, headers=h)
+    assert too_many.status_code == 413
+    assert too_many.json()["detail"]["reason"] == "payload_too_large"
+    huge = client.post(
+        "/v1/events",
+        content=b"{" + b" " * 6_000_000 + b"}",
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413
+    empty = client.post("/v1/events", json={"events": []}, headers=h)
+    assert empty.status_code == 422
+    not_json = client.post(
+        "/v1/events", content=b"nope", headers={**h, "Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 422
