@@ -16,7 +16,7 @@ class HealthPublic(BaseModel):
     engine: str | None = None
 
 
-@router.get("/healthz", response_model=HealthPublic)
+@router.get("/healthz", response_model=HealthPublic, response_model_exclude_none=True)
 def healthz() -> HealthPublic:
     """The process is up; says nothing about the store."""
     return HealthPublic(status="ok")
