@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from graph.queries import get_queries
 from graph.store import Store
@@ -45,6 +45,16 @@ from ingest.sources import SourceRecord
 
 Row = dict[str, Any]
 Adapter = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+Item = tuple[list[SourceRecord], Event]  # an event and the input records it accounts for
+
+
+class Grouping(Protocol):
+    """How consecutive adapted rows combine into one event (e.g. the lines of one order)."""
+
+    def key(self, raw: Mapping[str, Any]) -> Any:
+        """Rows with equal keys in a row form one event; None keeps the row on its own."""
+
+    def merge(self, raws: list[Mapping[str, Any]]) -> Mapping[str, Any]: ...
 
 BEHAVIOURAL = ("product_view", "page_view", "search", "add_to_cart", "remove_from_cart",
                "checkout_started", "purchase", "chat_turn")
@@ -377,7 +387,7 @@ class Loader:
     def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
                  keep_text: bool = False, adapter: Adapter | None = None,
                  synthesize: Callable[[Event], Iterable[Event]] | None = None,
-                 record_outcomes: bool = False) -> None:
+                 record_outcomes: bool = False, grouping: Grouping | None = None) -> None:
         self.store = store
         self.dead_letter = dead_letter
         self.batch_size = batch_size
@@ -385,33 +395,90 @@ class Loader:
         self.adapter = adapter
         self.synthesize = synthesize
         self.record_outcomes = record_outcomes
+        self.grouping = grouping
         self.q = get_queries()
         self._outcomes: dict[int, Outcome] = {}
 
-    def _events(self, records: Iterable[SourceRecord], rec: Reconciliation
-                ) -> Iterator[tuple[SourceRecord, Event]]:
+    def _parse(self, raw: Mapping[str, Any]) -> Event:
+        event = parse_event(raw, keep_text=self.keep_text)
+        if isinstance(event, LoyaltyUpdated) and event.customer_id is None:
+            raise EventRejected("missing_id", "customer_id: loyalty needs a customer",
+                                field="customer_id", event_id=event.event_id)
+        return event
+
+    def _reject(self, record: SourceRecord, rec: Reconciliation, reason: str,
+                message: str | None, original: Any, event_id: str | None = None) -> None:
+        rec.reject(reason)
+        self.dead_letter.write(source=record.source, position=record.position, reason=reason,
+                               message=message, record=original)
+        self._note(record, Outcome("rejected", event_id, reason, message))
+
+    def _events(self, records: Iterable[SourceRecord], rec: Reconciliation) -> Iterator[Item]:
+        """Validated events with the records they came from.
+
+        With a grouping adapter, consecutive rows of one order become one multi-line event
+        (validated once, stored as one Event node); a group that fails validation is retried row
+        by row so each bad row is rejected on its own.
+        """
+        group: list[tuple[SourceRecord, Mapping[str, Any]]] = []
+        group_key: Any = None
         for record in records:
             rec.seen()
             if record.error or record.data is None:
-                reason = record.error or "unreadable"
-                rec.reject(reason)
-                self.dead_letter.write(source=record.source, position=record.position,
-                                       reason=reason, message=record.message, record=record.raw)
-                self._note(record, Outcome("rejected", None, reason, record.message))
+                self._reject(record, rec, record.error or "unreadable", record.message,
+                             record.raw)
                 continue
             try:
                 raw = self.adapter(record.data) if self.adapter else record.data
-                event = parse_event(raw, keep_text=self.keep_text)
-                if isinstance(event, LoyaltyUpdated) and event.customer_id is None:
-                    raise EventRejected("missing_id", "customer_id: loyalty needs a customer",
-                                        field="customer_id", event_id=event.event_id)
             except EventRejected as exc:
-                rec.reject(exc.reason)
-                self.dead_letter.write(source=record.source, position=record.position,
-                                       reason=exc.reason, message=exc.message, record=record.data)
-                self._note(record, Outcome("rejected", exc.event_id, exc.reason, exc.message))
+                self._reject(record, rec, exc.reason, exc.message, record.data, exc.event_id)
                 continue
-            yield record, event
+            key = self.grouping.key(raw) if self.grouping else None
+            if group and (key is None or key != group_key):
+                yield from self._flush(group, rec)
+                group = []
+            if key is None:
+                yield from self._flush([(record, raw)], rec)
+            else:
+                group.append((record, raw))
+                group_key = key
+        if group:
+            yield from self._flush(group, rec)
+
+    def _flush(self, group: list[tuple[SourceRecord, Mapping[str, Any]]], rec: Reconciliation
+               ) -> Iterator[Item]:
+        unique: dict[Any, tuple[SourceRecord, Mapping[str, Any]]] = {}
+        for record, raw in group:
+            eid = raw.get("event_id")
+            if eid in unique:  # the same row twice in one order: a duplicate, as across runs
+                rec.duplicate()
+                self._note(record, Outcome("duplicate", str(eid)))
+                continue
+            unique[eid] = (record, raw)
+        members = list(unique.values())
+        if len(members) > 1 and self.grouping is not None:
+            try:
+                merged = self.grouping.merge([raw for _, raw in members])
+                yield [r for r, _ in members], self._parse(merged)
+                return
+            except EventRejected:  # find the bad rows, then group the good ones again
+                good = []
+                for record, raw in members:
+                    try:
+                        self._parse(raw)
+                        good.append((record, raw))
+                    except EventRejected as exc:
+                        self._reject(record, rec, exc.reason, exc.message, record.data,
+                                     exc.event_id)
+                if 1 < len(good) < len(members):
+                    yield from self._flush(good, rec)
+                    return
+                members = good  # all rows fine alone but not together (e.g. too many lines)
+        for record, raw in members:
+            try:
+                yield [record], self._parse(raw)
+            except EventRejected as exc:
+                self._reject(record, rec, exc.reason, exc.message, record.data, exc.event_id)
 
     def load(self, records: Iterable[SourceRecord],
              progress: Callable[[int], None] | None = None) -> LoadResult:
@@ -419,18 +486,19 @@ class Loader:
         so reading and validating the next batch overlaps with storing this one."""
         rec = Reconciliation()
         result = LoadResult(rec)
-        batches: queue.Queue[list[tuple[SourceRecord, Event]] | BaseException | None] = (
-            queue.Queue(maxsize=2))
+        batches: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                batch: list[tuple[SourceRecord, Event]] = []
+                batch: list[Item] = []
+                lines = 0
                 for item in self._events(records, rec):
                     batch.append(item)
-                    if len(batch) >= self.batch_size:
+                    lines += len(item[0])
+                    if lines >= self.batch_size:
                         self._put(batches, batch, stop)
-                        batch = []
+                        batch, lines = [], 0
                     if stop.is_set():
                         return
                 self._put(batches, batch, stop)
@@ -447,7 +515,7 @@ class Loader:
                 if item:
                     self._write(item, rec, result)
                 if progress:
-                    progress(len(item))
+                    progress(sum(len(records) for records, _ in item))
         finally:
             stop.set()
             producer.join()
@@ -469,21 +537,24 @@ class Loader:
             except queue.Full:
                 continue
 
-    def _write(self, batch: list[tuple[SourceRecord, Event]], rec: Reconciliation,
-               result: LoadResult) -> None:
+    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult) -> None:
         q = self.q
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
         fresh: dict[str, Event] = {}
         extra: dict[str, Event] = {}
-        for record, e in batch:
+        for records, e in batch:
+            status: Literal["accepted", "duplicate"] = "accepted"
             if e.event_id in stored or e.event_id in fresh:
-                rec.duplicate()
-                self._note(record, Outcome("duplicate", e.event_id))
+                rec.duplicate(len(records))
+                status = "duplicate"
+            else:
+                fresh[e.event_id] = e
+                rec.accept(len(records))
+            for record in records:
+                self._note(record, Outcome(status, e.event_id))
+            if status == "duplicate":
                 continue
-            fresh[e.event_id] = e
-            rec.accept()
-            self._note(record, Outcome("accepted", e.event_id))
             for s in self.synthesize(e) if self.synthesize else ():
                 extra.setdefault(s.event_id, s)
         if extra:

@@ -113,13 +113,14 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}")
     purposes = parse_consent(consent, fmt)
-    adapter = ADAPTERS[fmt][0] if fmt in ADAPTERS else None
+    adapter, _, grouping = ADAPTERS.get(fmt, (None, ",", None))
     stem = path.name.split(".")[0]
     dl_path = dead_letter or Path(store.settings.data_dir).parent / "dead-letter" / f"{stem}.jsonl"
     with ingest_lock(store), DeadLetter(dl_path) as dl:
         loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
                         keep_text=keep_text, adapter=adapter,
-                        synthesize=consent_synthesizer(purposes, f"import:{fmt}"))
+                        synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
+                        grouping=grouping)
         result = loader.load(records(path, fmt), progress=progress)
     store.checkpoint()
     return result, dl_path

@@ -140,3 +140,41 @@ def test_malformed_lines_are_dead_lettered_and_good_ones_load(store: Store,
     assert letters[0]["record"] == "{not json"
     assert letters[2]["record"]["qty"] == "many"
     assert all(x["reason"] and x["source"] == str(path) for x in letters)
+
+
+RETAIL_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+
+
+def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(store: Store, tmp_path: Path,
+                                                                test_queries: QueryCatalog) -> None:
+    from ingest.run import ingest_file
+
+    rows = [
+        "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom",
+        "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom",
+        "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom",
+        "536365,POST,POSTAGE,1,2010-12-01 08:26:00,18.00,17850.0,United Kingdom",
+        "536365,84406B,CREAM CUPID,999999999,2010-12-01 08:26:00,2.75,17850.0,United Kingdom",
+        "536366,22633,HAND WARMER,6,2010-12-01 08:28:00,1.85,17850.0,United Kingdom",
+        "C536379,71053,WHITE METAL LANTERN,-1,2010-12-01 09:41:00,3.39,17850.0,United Kingdom",
+    ]
+    path = tmp_path / "retail.csv"
+    path.write_text("\n".join([RETAIL_HEADER, *rows]) + "\n")
+    result, dead = ingest_file(store, path, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
+    assert result.reconciliation.as_dict()["rejected_by_reason"] == {
+        "not_customer_activity": 1, "value_out_of_range": 1}
+    assert (result.reconciliation.accepted, result.reconciliation.duplicates) == (4, 1)
+    nodes, rels = snapshot(store, test_queries)
+    events = [n for n in nodes if n["label"] == "Event" and n["props"]["type"] != "consent_changed"]
+    assert sorted((e["props"]["type"], e["props"].get("lines")) for e in events) == [
+        ("cancellation", None), ("purchase", 1), ("purchase", 2)]
+    customer = next(n["props"] for n in nodes if n["label"] == "Customer")
+    assert customer["id"] == "17850" and customer["orders"] == 2
+    assert customer["ltv"] == round(6 * 2.55 + 6 * 3.39 + 6 * 1.85 - 3.39, 4)
+    lantern = next(r["props"] for r in rels if r["type"] == "PURCHASED" and r["b"] == "71053")
+    assert (lantern["qty"], lantern["count"]) == (5, 1)
+    assert {r["b"] for r in rels if r["type"] == "HAS_CONSENT"} == {
+        "consent:import:online-retail:c:17850:personalization",
+        "consent:import:online-retail:c:17850:analytics"}
+    letters = [json.loads(x) for x in dead.read_text().splitlines()]
+    assert [x["position"] for x in letters] == [4, 5]
