@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         get_queries()  # a missing query file stops start-up here, not at the first request
         app.state.settings = s
         app.state.keys = KeyStore(s.api_keys_file)
+        app.state.ingest_lock = threading.Lock()
         app.state.store = None
         try:
             app.state.store = open_store(s)

@@ -23,7 +23,6 @@ from ingest.run import ingest_lock
 from ingest.sources import SourceRecord
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
-_write_lock = threading.Lock()  # one batch at a time: the duplicate check must not race
 
 
 class EventBatchCreate(BaseModel):
@@ -64,7 +63,10 @@ def post_events(body: EventBatchCreate, request: Request, response: Response, st
     source = f"http:{key.name}"
     records = [SourceRecord(source, i, item) for i, item in enumerate(body.events)]
     dead = Path(settings.data_dir).parent / "dead-letter" / "http.jsonl"
-    with _write_lock, ingest_lock(store), DeadLetter(dead) as dl:
+    # one batch at a time (threads here, processes via the file lock): the duplicate check and
+    # the write must not interleave with another loader's
+    lock: threading.Lock = request.app.state.ingest_lock
+    with lock, ingest_lock(store), DeadLetter(dead) as dl:
         result = Loader(store, dl, batch_size=len(records), record_outcomes=True).load(records)
     rec = result.reconciliation
     items = [
