@@ -202,7 +202,7 @@ class EmbeddedServer:
         server, module = _binaries()
         if self.port and not _port_free(self.host, self.port):
             raise ConfigError(f"port {self.port} on {self.host} is already in use")
-        port = self.port or _free_port(self.host)
+        port = self.port or self._previous_port() or _free_port(self.host)
         password = secrets.token_urlsafe(24)
         conf = self.data_dir / CONF_FILE
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -246,6 +246,13 @@ class EmbeddedServer:
         info = ServerInfo(**{**asdict(info), "startup_seconds": round(time.time() - started, 3)})
         self._write_state(info)
         return info
+
+    def _previous_port(self) -> int | None:
+        """After a crash, come back on the same port if it is free, so clients find us again."""
+        stale = self._read_state()
+        if stale is not None and stale.host == self.host and _port_free(self.host, stale.port):
+            return stale.port
+        return None
 
     def _log_tail(self, lines: int = 5) -> str:
         try:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
             " this long to run: a crash replays them in about as long, so this bounds restarts."
         ),
     )
+    embedded_query_timeout_s: float = Field(
+        default=300.0, gt=0, description="Give up on an embedded-store reply after this long."
+    )
     graph_name: str = "ckg"
 
     auto_schema: bool = Field(

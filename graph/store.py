@@ -295,11 +295,24 @@ class FalkorStore(Store):
         super().__init__(settings)
         self._redis_errors = redis.exceptions
         self.server = server
-        self._db = FalkorDB(
-            host=host, port=port, password=password, socket_connect_timeout=5, socket_keepalive=True
-        )
-        self._graph = self._db.select_graph(settings.graph_name)
+        self._connect(host, port, password)
         self._logged_write_s = 0.0
+
+    def _connect(self, host: str, port: int, password: str | None) -> None:
+        self._db = FalkorDB(
+            host=host, port=port, password=password, socket_connect_timeout=5,
+            socket_timeout=self.settings.embedded_query_timeout_s, socket_keepalive=True,
+        )
+        self._graph = self._db.select_graph(self.settings.graph_name)
+
+    def _reconnect(self) -> bool:
+        """Follow the server of our data directory if it came back (maybe on another port)."""
+        info = self.server.status() if self.server is not None else None
+        if info is None:
+            return False
+        self.close()
+        self._connect(info.host, info.port, info.password)
+        return True
 
     def _run(
         self, text: str, params: Mapping[str, Any], write: bool
@@ -316,6 +329,13 @@ class FalkorStore(Store):
             except SchemaVersionMismatchException:
                 # the client refreshed its schema view; the query itself did not run
                 res = self._graph._query(query, args, read_only=not write)
+            except errors.ConnectionError:
+                # A restarted server: reads are retried once; a write may or may not have
+                # happened before the connection broke, so it is reported, never repeated.
+                reconnected = self._reconnect()
+                if write or not reconnected:
+                    raise
+                res = self._graph._query(query, args, read_only=True)
         except errors.AuthenticationError as exc:
             raise StoreAuthError(f"embedded store refused the password: {exc}") from None
         except (errors.ConnectionError, errors.TimeoutError) as exc:

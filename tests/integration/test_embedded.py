@@ -140,3 +140,40 @@ def test_corrupt_data_is_reported_not_hung(tmp_path: Path) -> None:
     manifest.write_text("garbage\n")
     with pytest.raises(StoreUnavailable, match="exited during start-up"):
         srv.ensure_running()
+
+
+def test_a_store_follows_its_server_through_a_crash(tmp_path: Path) -> None:
+    """A long-lived client (the API) keeps working after kill -9 and a restart."""
+    from graph.queries import get_queries
+
+    data = tmp_path / "data"
+    q = get_queries()
+    try:
+        with open_store(Settings(data_dir=data)) as store:
+            store.write_rows(q.upsert_customers, [{"id": "c1", "props": {}}])
+            assert isinstance(store, FalkorStore) and store.server is not None
+            first = store.server.status()
+            assert first is not None
+            time.sleep(1.2)
+            os.kill(first.pid, signal.SIGKILL)
+            time.sleep(0.2)
+            with pytest.raises(StoreUnavailable):
+                store.read(q.customer_by_id, {"id": "c1"})
+            same, _ = EmbeddedServer(data).ensure_running()
+            assert same.port == first.port  # it comes back where clients expect it
+            assert store.read_one(q.customer_by_id, {"id": "c1"}) is not None
+
+            os.kill(same.pid, signal.SIGKILL)
+            time.sleep(0.2)
+            with socket.socket() as blocker:  # the old port is taken while it restarts
+                blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                blocker.bind(("127.0.0.1", same.port))
+                blocker.listen()
+                moved, _ = EmbeddedServer(data).ensure_running()
+            assert moved.port != same.port
+            assert store.read_one(q.customer_by_id, {"id": "c1"}) is not None
+            EmbeddedServer(data).stop()
+            with pytest.raises(StoreUnavailable):  # nothing to follow: a clear error
+                store.write_rows(q.upsert_customers, [{"id": "c2", "props": {}}])
+    finally:
+        EmbeddedServer(data).stop()
