@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.auth import AuthError, KeyStore, ScopeError
 from api.errors import PayloadTooLarge
 from api.routes import events, health
-from graph.errors import CkgError, StoreAuthError, StoreUnavailable
+from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
 from graph.store import open_store
@@ -50,36 +50,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)
 
-    def problem(exc: CkgError, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"detail": {"reason": exc.reason, "message": str(exc)}},
-                            status_code=status, headers=headers)
-
-    @app.exception_handler(AuthError)
-    async def _unauthenticated(_: Request, exc: AuthError) -> JSONResponse:
-        return problem(exc, 401, {"WWW-Authenticate": "Bearer"})
-
-    @app.exception_handler(ScopeError)
-    async def _forbidden(_: Request, exc: ScopeError) -> JSONResponse:
-        return problem(exc, 403)
-
-    @app.exception_handler(PayloadTooLarge)
-    async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
-        return problem(exc, 413)
+    @app.exception_handler(CkgError)
+    async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:
+        return problem(exc)
 
     @app.middleware("http")
     async def _body_limit(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
         limit = (settings or get_settings()).api_max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
-            return problem(PayloadTooLarge(f"request body over {limit} bytes"), 413)
+            return problem(PayloadTooLarge(f"request body over {limit} bytes"))
         return await call_next(request)
 
-    @app.exception_handler(StoreUnavailable)
-    async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return problem(exc, 503, {"Retry-After": "5"})
-
-    @app.exception_handler(CkgError)
-    async def _ckg_error(_: Request, exc: CkgError) -> JSONResponse:
-        return problem(exc, 400)
-
     return app
+
+
+# Domain errors -> HTTP, in one place; the most specific class in an error's MRO wins.
+HTTP_STATUS: dict[type[CkgError], tuple[int, dict[str, str]]] = {
+    AuthError: (401, {"WWW-Authenticate": "Bearer"}),
+    ScopeError: (403, {}),
+    NotFound: (404, {}),
+    PayloadTooLarge: (413, {}),
+    StoreUnavailable: (503, {"Retry-After": "5"}),
+    StoreAuthError: (503, {"Retry-After": "30"}),
+    CkgError: (400, {}),
+}
+
+
+def problem(exc: CkgError) -> JSONResponse:
+    status, headers = next(HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS)
+    return JSONResponse({"detail": {"reason": exc.reason, "message": str(exc)}},
+                        status_code=status, headers=headers or None)

@@ -110,3 +110,15 @@ def test_limits_and_validation(api: Api) -> None:
         "/v1/events", content=b"nope", headers={**h, "Content-Type": "application/json"}
     )
     assert not_json.status_code == 422
+
+
+def test_store_outage_is_503_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=1,
+                        api_keys_file=tmp_path / "keys.json")
+    key = create_key(settings.api_keys_file, "loader", ["ingest:write"])
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/v1/events", json={"events": events()[:1]},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
+    assert r.json()["detail"]["reason"] == "store_unavailable"
