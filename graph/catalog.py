@@ -104,8 +104,8 @@ def _parse_header(path: Path, text: str) -> dict[str, str]:
     return header
 
 
-def _parse_file(path: Path, name: str) -> tuple[Mode, str, tuple[str, ...], str]:
-    text = path.read_text(encoding="utf-8")
+def _parse_text(path: Path, text: str) -> tuple[Mode, str, tuple[str, ...], str]:
+    """Check a query file's header against its text; the one place these rules live."""
     header = _parse_header(path, text)
     declared_mode = header.get("mode", "")
     if declared_mode not in ("read", "write"):
@@ -137,7 +137,7 @@ def _build(name: str, files: dict[str, Path]) -> Query:
     params: set[str] = set()
     texts: dict[str, str] = {}
     for engine, path in sorted(files.items()):
-        file_mode, purp, used, text = _parse_file(path, name)
+        file_mode, purp, used, text = _parse_text(path, path.read_text(encoding="utf-8"))
         modes.add(file_mode)
         purpose = purpose or purp
         params.update(used)
@@ -184,30 +184,18 @@ def load_query_file(path: Path) -> Query:
     name = re.sub(r"[^a-z0-9_]", "_", path.stem.lower()) or "query"
     text = path.read_text(encoding="utf-8")
     header = _parse_header(path, text)
-    if not header.get("mode"):
-        text = "// mode: read\n" + text
+    if header.get("mode", "read") != "read":
+        raise QueryCatalogError(f"{path}: only read queries can be run this way")
+    # An analyst need not write a header: supply what is missing, then check as for any file.
+    if "params" not in header:
+        used = sorted(set(_PARAM_RE.findall(strip_literals(text))))
+        text = "// params: " + ", ".join(f"${p}" for p in used) + "\n" + text
     if not header.get("purpose"):
         text = "// purpose: ad-hoc analyst query\n" + text
-    used = set(_PARAM_RE.findall(strip_literals(text)))
-    if "params" not in header:
-        text = "// params: " + ", ".join(f"${p}" for p in sorted(used)) + "\n" + text
-    mode = header.get("mode", "read")
-    if mode != "read":
-        raise QueryCatalogError(f"{path}: only read queries can be run this way")
-    if _WRITE_RE.search(strip_literals(text)):
-        raise QueryCatalogError(f"{path}: contains a write clause; only read queries can be run")
-    body = text.strip()
-    if len(split_statements(body)) != 1:
-        raise QueryCatalogError(f"{path}: one statement per query file")
-    return Query(
-        name,
-        "read",
-        header.get("purpose", "ad-hoc analyst query"),
-        tuple(sorted(used)),
-        {"*": body},
-        {"*": path},
-        _LOADER,
-    )
+    if not header.get("mode"):
+        text = "// mode: read\n" + text
+    _, purpose, params, body = _parse_text(path, text)
+    return Query(name, "read", purpose, params, {"*": body}, {"*": path}, _LOADER)
 
 
 def schema_statements(engine: Engine, root: Path | None = None) -> list[str]:
