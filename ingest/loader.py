@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from graph.queries import get_queries
 from graph.store import Store
+from ingest.adapters import Adapter
 from ingest.events import (
     AddToCart,
     Cancellation,
@@ -44,7 +45,6 @@ from ingest.report import DeadLetter, Reconciliation
 from ingest.sources import SourceRecord
 
 Row = dict[str, Any]
-Adapter = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 Item = tuple[list[SourceRecord], Event]  # an event and the input records it accounts for
 
 
@@ -56,8 +56,6 @@ class Grouping(Protocol):
 
     def merge(self, raws: list[Mapping[str, Any]]) -> Mapping[str, Any]: ...
 
-BEHAVIOURAL = ("product_view", "page_view", "search", "add_to_cart", "remove_from_cart",
-               "checkout_started", "purchase", "chat_turn")
 
 
 def identity_id(anonymous_id: str) -> str:
@@ -82,10 +80,9 @@ class _Session:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-@dataclass
-class BatchPlan:
-    params: dict[str, list[Any]]
-    accepted: int
+def is_latest(seen_at: int | None, at: int) -> bool:
+    """Latest event time wins (ties: the later in the batch), as the statement decides too."""
+    return seen_at is None or at >= seen_at
 
 
 class Planner:
@@ -120,7 +117,8 @@ class Planner:
         linked = self.links.get(iid) or self.new_links.get(iid, (None, 0))[0]
         return (linked, None) if linked else (None, iid)
 
-    def plan(self) -> BatchPlan:
+    def plan(self) -> dict[str, list[Any]]:
+        """The statement's parameters: one list per section of ingest_batch.cypher."""
         customers: dict[str, Row] = {}
         identities: dict[str, Row] = {}
         sessions: dict[str, _Session] = {}
@@ -144,9 +142,9 @@ class Planner:
                                             "categories": []})
             if category and category not in row["categories"]:
                 row["categories"].append(category)
-            if name is not None and (row["name_at"] is None or at >= row["name_at"]):
+            if name is not None and is_latest(row["name_at"], at):
                 row["name"], row["name_at"] = name, at
-            if price is not None and (row["price_at"] is None or at >= row["price_at"]):
+            if price is not None and is_latest(row["price_at"], at):
                 row["price"], row["currency"], row["price_at"] = price, currency, at
 
         def order(oid: str, at: int, currency: str | None, cid: str | None) -> Row:
@@ -181,7 +179,7 @@ class Planner:
                 c = customers.setdefault(cid, {"id": cid, "first_at": at, "last_at": at,
                                                "country": None, "country_at": None})
                 c["first_at"], c["last_at"] = min(c["first_at"], at), max(c["last_at"], at)
-                if e.country and (c["country_at"] is None or at >= c["country_at"]):
+                if e.country and is_latest(c["country_at"], at):
                     c["country"], c["country_at"] = e.country, at
             if iid is not None and iid not in identities:
                 identities[iid] = {"id": iid, "kind": "anon", "link_to": [], "at": at,
@@ -238,7 +236,7 @@ class Planner:
                     "unit_price": None, "price_at": None})
                 held["qty"] += sign * e.qty
                 held["at"] = max(held["at"], at)
-                if held["price_at"] is None or at >= held["price_at"]:
+                if is_latest(held["price_at"], at):
                     held["unit_price"], held["price_at"] = e.unit_price, at
             elif isinstance(e, CheckoutStarted):
                 assert sid is not None
@@ -281,12 +279,12 @@ class Planner:
                 props.update(purpose=e.purpose, granted=e.granted, source=e.source)
             elif isinstance(e, ProfileUpdated):
                 key = cid or iid or ""
-                if key not in profiles or at >= profiles[key]["at"]:
+                if is_latest(profiles.get(key, {}).get("at"), at):
                     profiles[key] = {"fields": dict(e.fields), "at": at, **owner_lists}
                 props.update(fields=sorted(e.fields))
             elif isinstance(e, LoyaltyUpdated):
                 tiers.add(e.tier)
-                if cid is not None and (cid not in loyalty or at >= loyalty[cid]["at"]):
+                if cid is not None and is_latest(loyalty.get(cid, {}).get("at"), at):
                     old = [t for t in self.tiers.get(cid, []) if t != e.tier]
                     loyalty[cid] = {"customer": cid, "points": e.points, "tier": e.tier,
                                     "at": at, "old_tiers": old}
@@ -331,7 +329,7 @@ class Planner:
             "tiers": sorted(tiers),
             "loyalty": list(loyalty.values()),
         }
-        return BatchPlan(params, len(self.events))
+        return params
 
     def _chains(self, new_events: list[Row]) -> tuple[list[Row], list[Row], list[Row]]:
         by_session: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -571,7 +569,7 @@ class Loader:
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
-        plan = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        written = self.store.write(q.ingest_batch, plan.params)
+        params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
+        written = self.store.write(q.ingest_batch, params)
         result.batches += 1
         result.seconds += written.seconds
