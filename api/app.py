@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def _body_limit(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
-        limit = (settings or get_settings()).api_max_body_bytes
+        limit = request.app.state.settings.api_max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
             return problem(PayloadTooLarge(f"request body over {limit} bytes"))
         return await call_next(request)
