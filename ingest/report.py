@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from graph.errors import CkgError
+from graph.settings import Settings
 
 
 class ReconciliationError(CkgError):
@@ -76,6 +77,11 @@ class Reconciliation:
             "balanced": self.balanced,
             "status": self.status,
         }
+
+
+def dead_letter_path(settings: Settings, name: str) -> Path:
+    """Where a source's rejects go by default: beside the data directory, one file per source."""
+    return Path(settings.data_dir).parent / "dead-letter" / f"{name}.jsonl"
 
 
 class DeadLetter:

@@ -14,7 +14,7 @@ from graph.store import Store
 from ingest.adapters import ADAPTERS
 from ingest.events import ConsentChanged, Event
 from ingest.loader import Loader, LoadResult
-from ingest.report import DeadLetter
+from ingest.report import DeadLetter, dead_letter_path
 from ingest.sources import SourceRecord, read_csv, read_jsonl
 
 Format = Literal["jsonl", "csv", "online-retail", "eshop-clickstream"]
@@ -115,7 +115,7 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
     purposes = parse_consent(consent, fmt)
     adapter, _, grouping = ADAPTERS.get(fmt, (None, ",", None))
     stem = path.name.split(".")[0]
-    dl_path = dead_letter or Path(store.settings.data_dir).parent / "dead-letter" / f"{stem}.jsonl"
+    dl_path = dead_letter or dead_letter_path(store.settings, stem)
     with ingest_lock(store), DeadLetter(dl_path) as dl:
         loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
                         keep_text=keep_text, adapter=adapter,

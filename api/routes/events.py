@@ -9,7 +9,6 @@ dead-letter file, as from a file load.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 from api.deps import IngestKey, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge
 from ingest.loader import Loader
-from ingest.report import DeadLetter
+from ingest.report import DeadLetter, dead_letter_path
 from ingest.run import ingest_lock
 from ingest.sources import SourceRecord
 
@@ -62,7 +61,7 @@ def post_events(body: EventBatchCreate, request: Request, response: Response, st
         raise PayloadTooLarge(f"at most {settings.api_max_events} events per request")
     source = f"http:{key.name}"
     records = [SourceRecord(source, i, item) for i, item in enumerate(body.events)]
-    dead = Path(settings.data_dir).parent / "dead-letter" / "http.jsonl"
+    dead = dead_letter_path(settings, "http")
     # one batch at a time (threads here, processes via the file lock): the duplicate check and
     # the write must not interleave with another loader's
     lock: threading.Lock = request.app.state.ingest_lock
