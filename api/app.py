@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthError, KeyStore, ScopeError
+from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import events, health
+from api.routes import customers, events, health, sessions
+from api.rules import load_rules
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
@@ -25,9 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
-        get_queries()  # a missing query file stops start-up here, not at the first request
+        # a missing query file or a bad rules file stops start-up here, not at the first request
         app.state.settings = s
-        app.state.keys = KeyStore(s.api_keys_file)
+        app.state.queries = get_queries()
+        app.state.rules = load_rules(s.context_rules_file)
+        app.state.keys = KeyStore(s.api_keys_file, s.api_keys)
         app.state.ingest_lock = threading.Lock()
         app.state.store = None
         try:
@@ -35,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (StoreUnavailable, StoreAuthError):
             # Start anyway: /readyz says not ready and store-backed routes answer 503.
             app.state.store = None
+        if app.state.store is not None:
+            app.state.popular = Popular(app.state.store, app.state.queries,
+                                        s.popular_window_days, s.popular_cache_s)
         try:
             yield
         finally:
@@ -49,10 +58,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(sessions.router)
+    app.include_router(customers.router)
 
     @app.exception_handler(CkgError)
     async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:
         return problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(x) for x in first["loc"])
+        return JSONResponse(
+            {"detail": {"reason": "invalid_request", "message": f"{where}: {first['msg']}",
+                        "errors": errors}},
+            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        reason = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code,
+                                                                        "http_error")
+        return JSONResponse({"detail": {"reason": reason, "message": str(exc.detail)}},
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.middleware("http")
     async def _body_limit(request: Request, call_next: Any) -> Any:
@@ -71,6 +100,7 @@ HTTP_STATUS: dict[type[CkgError], tuple[int, dict[str, str]]] = {
     ScopeError: (403, {}),
     NotFound: (404, {}),
     PayloadTooLarge: (413, {}),
+    InvalidParameter: (422, {}),
     StoreUnavailable: (503, {"Retry-After": "5"}),
     StoreAuthError: (503, {"Retry-After": "30"}),
     CkgError: (400, {}),

@@ -14,11 +14,13 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
 from graph.errors import CkgError, ConfigError
+from graph.settings import ApiKeyConfig
 
 Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -78,11 +80,19 @@ def _read(path: Path) -> list[dict[str, object]]:
     return data
 
 
+def _from_config(c: ApiKeyConfig) -> ApiKey:
+    unknown = [s for s in c.scopes if s not in SCOPES]
+    if unknown:
+        raise ConfigError(f"API key {c.name!r} in settings has unknown scopes {unknown}")
+    return ApiKey(c.name, c.sha256, frozenset(c.scopes))
+
+
 class KeyStore:
     """The known keys, reloaded when the file's modification time changes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, configured: Iterable[ApiKeyConfig] = ()) -> None:
         self.path = path
+        self._configured = [_from_config(c) for c in configured]
         self._mtime: float | None = None
         self._keys: list[ApiKey] = []
         self._lock = threading.Lock()
@@ -101,14 +111,16 @@ class KeyStore:
                           for e in entries]
             self._mtime = mtime
 
-    def check(self, presented: str | None, scope: Scope) -> ApiKey:
+    def check(self, presented: str | None, *scopes: Scope) -> ApiKey:
+        """The key, if it holds any of `scopes`."""
         if not presented:
             raise AuthError("an API key is required (Authorization: Bearer <key>)")
         self._refresh()
         wanted = digest(presented)
-        match = next((k for k in self._keys if hmac.compare_digest(k.sha256, wanted)), None)
+        match = next((k for k in [*self._configured, *self._keys]
+                      if hmac.compare_digest(k.sha256, wanted)), None)
         if match is None:
             raise AuthError("unknown API key")
-        if scope not in match.scopes:
-            raise ScopeError(f"this key lacks the {scope} scope")
+        if match.scopes.isdisjoint(scopes):
+            raise ScopeError(f"this key lacks the {' or '.join(scopes)} scope")
         return match

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from api.auth import ApiKey, KeyStore, Scope
 from graph.errors import StoreUnavailable
+from graph.model import EntityId
 from graph.settings import Settings
 from graph.store import Store
 
@@ -25,8 +26,9 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def require(scope: Scope) -> Callable[..., ApiKey]:
-    """A dependency that admits only keys holding `scope` (401 without a key, 403 without it)."""
+def require(*scopes: Scope) -> Callable[..., ApiKey]:
+    """A dependency that admits only keys holding one of `scopes` (401 without a key, 403
+    without the scope)."""
 
     def check(request: Request,
               authorization: Annotated[str | None, Header()] = None,
@@ -35,11 +37,15 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
         if authorization and authorization.lower().startswith("bearer "):
             presented = authorization[7:].strip()
         keys: KeyStore = request.app.state.keys
-        return keys.check(presented, scope)
+        return keys.check(presented, *scopes)
 
     return check
 
 
 StoreDep = Annotated[Store, Depends(_store)]
 IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
+ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
+ProfileKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
+# Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
+PathId = Annotated[EntityId, Path(min_length=1, max_length=256)]
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -21,6 +21,10 @@ class Queries(QueryCatalog):
     customer_tiers: Query
     ingest_batch: Query
     raw_create: Query
+    session_context: Query
+    customer_profile: Query
+    popular_products: Query
+    bench_session_ids: Query
 
 
 @lru_cache

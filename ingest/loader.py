@@ -447,12 +447,14 @@ class Loader:
                ) -> Iterator[Item]:
         unique: dict[Any, tuple[SourceRecord, Mapping[str, Any]]] = {}
         for record, raw in group:
-            eid = raw.get("event_id")
-            if eid in unique:  # the same row twice in one order: a duplicate, as across runs
+            eid = raw.get("event_id") if isinstance(raw, Mapping) else None
+            # only a well-formed id can make a duplicate; parsing rejects the others with reasons
+            key: Any = eid if isinstance(eid, str) else object()
+            if key in unique:  # the same row twice in one order: a duplicate, as across runs
                 rec.duplicate()
                 self._note(record, Outcome("duplicate", str(eid)))
                 continue
-            unique[eid] = (record, raw)
+            unique[key] = (record, raw)
         members = list(unique.values())
         if len(members) > 1 and self.grouping is not None:
             try:

@@ -17,6 +17,7 @@ from typing import Any, Self
 from graph.errors import CkgError
 from graph.settings import Settings
 
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 class ReconciliationError(CkgError):
     """The counts of a run do not add up: a record was lost or counted twice."""
@@ -107,7 +108,12 @@ class DeadLetter:
             "message": message,
             "record": record,
         }
-        self._fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(line, ensure_ascii=False, default=str)
+        # readable UTF-8, but with the characters str.splitlines() also breaks on escaped, so
+        # any line reader sees one record per line
+        for ch in _LINE_BREAKS:
+            text = text.replace(ch, f"\\u{ord(ch):04x}")
+        self._fh.write(text + "\n")
         self.count += 1
 
     def flush(self) -> None:

@@ -107,3 +107,15 @@ def test_dead_letter_keeps_the_original(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(x["position"], x["reason"]) for x in lines] == [(3, "invalid_json"), (9, "missing_id")]
     assert lines[0]["record"] == "{not json"
+
+
+def test_dead_letter_lines_survive_any_line_reader(tmp_path: Path) -> None:
+    path = tmp_path / "dl.jsonl"
+    odd = "a\u2028b\x85c\u2029d\ne ü"
+    with DeadLetter(path) as dl:
+        dl.write(source="s", position=1, reason="r", message=odd, record={"x": odd})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    back = json.loads(lines[0])
+    assert back["message"] == odd and back["record"] == {"x": odd}
+    assert "ü" in lines[0]  # still readable UTF-8

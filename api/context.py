@@ -1,0 +1,311 @@
+"""Turn a session-context record into what a chatbot reads: facts, triggers, text.
+
+The store query already withholds personal data without consent; this module never adds any
+back. It derives facts (cart idle time, days since the last visit, local time), applies the
+declarative rules, trims to the device's verbosity and renders the prompt snippet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from api.prompt import Section, render
+from api.rules import ContextRules
+from api.schemas import (
+    CartLinePublic,
+    CartPublic,
+    ConsentPublic,
+    ContextPublic,
+    CustomerSummaryPublic,
+    PromotionPublic,
+    RecommendationPublic,
+    RfmPublic,
+    SearchPublic,
+    SegmentPublic,
+    SessionStatePublic,
+    TemporalPublic,
+    TriggerPublic,
+    Verbosity,
+    ViewPublic,
+)
+from graph.consent import ConsentRecord, in_force
+from graph.errors import CkgError
+from graph.model import Purpose
+from graph.queries import Queries
+from graph.records import PopularRow, ProfileFields, SessionContextRecord
+from graph.store import Store
+
+DAY_MS = 86_400_000
+# ISO 3166 codes of countries wholly or mostly south of the equator: their seasons are flipped.
+SOUTHERN = frozenset({
+    "AO", "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MU", "MW", "MZ", "NA", "NZ",
+    "PE", "PY", "RE", "SZ", "TZ", "UY", "ZA", "ZM", "ZW",
+})
+_SEASONS = ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer",
+            "autumn", "autumn", "autumn", "winter")
+_FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
+
+
+class InvalidParameter(CkgError):
+    """A request parameter is well-formed but unusable (unknown time zone)."""
+
+    reason = "invalid_parameter"
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameter(f"{name!r} is not an IANA time zone") from None
+
+
+class Popular:
+    """Most-bought products, cached: one scan of purchases serves every request for a while."""
+
+    def __init__(self, store: Store, queries: Queries, window_days: int, ttl_s: float) -> None:
+        self._store, self._q = store, queries
+        self._window_ms = window_days * DAY_MS
+        self._ttl = ttl_s
+        self._rows: list[PopularRow] = []
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def top(self, k: int = 20) -> list[PopularRow]:
+        if time.monotonic() - self._at > self._ttl:
+            with self._lock:
+                if time.monotonic() - self._at > self._ttl:
+                    self._rows = self._store.read_models(
+                        self._q.popular_products, PopularRow,
+                        {"window_ms": self._window_ms, "k": 50})
+                    self._at = time.monotonic()
+        return self._rows[:k]
+
+
+def consents_public(records: list[ConsentRecord]) -> list[ConsentPublic]:
+    """The decisions in force, one per purpose, in a stable order."""
+    return [ConsentPublic(purpose=r.purpose, granted=r.granted, at=iso(r.at) or "",
+                          source=r.source)
+            for _, r in sorted(in_force(records).items())]
+
+
+def customer_summary(customer_id: str, rec: ProfileFields, categories: int = 3,
+                     sessions: int | None = None) -> CustomerSummaryPublic | None:
+    c = rec.customer
+    if c is None:
+        return None
+    tier = max(rec.tiers, key=lambda t: t.since or 0, default=None)
+    rfm = (RfmPublic(r=c.rfm_r, f=c.rfm_f, m=c.rfm_m)
+           if c.rfm_r is not None or c.rfm_f is not None or c.rfm_m is not None else None)
+    return CustomerSummaryPublic(
+        id=customer_id,
+        tier=tier.name if tier else None,
+        tier_since=iso(tier.since) if tier else None,
+        points=c.points or 0,
+        lifetime_value=round(c.ltv or 0.0, 2),
+        orders=c.orders or 0,
+        rfm=rfm,
+        segments=[SegmentPublic(kind=s.kind, name=s.name, score=s.score) for s in rec.segments],
+        preferred_categories=rec.categories[:categories],
+        first_seen=iso(c.first_seen_at),
+        last_seen=iso(c.last_seen_at),
+        country=c.country,
+        sessions=sessions if sessions is not None else len(rec.other_sessions),
+    )
+
+
+def _part_of_day(hour: int) -> str:
+    if hour < 6:
+        return "night"
+    return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
+
+
+def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Purpose,
+                  now_ms: int, popular: list[PopularRow], tz: str | None, default_tz: str,
+                  device: str | None, verbosity: Verbosity | None) -> ContextPublic:
+    s = rec.session
+    personal = rec.personal
+    device = device or s.device
+    level: Verbosity = verbosity or ("concise" if device in rules.concise_devices else "full")
+    lim = rules.verbosity[level]
+
+    # time zone: the request's, else the customer's own (a profile attribute, so consented only)
+    customer_tz = rec.customer.timezone if personal and rec.customer else None
+    tz_name, tz_source = ((tz, "request") if tz else (customer_tz, "customer") if customer_tz
+                          else (default_tz, "default"))
+    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone(tz_name))
+    country = s.country or (rec.customer.country if personal and rec.customer else None)
+    season = _SEASONS[local.month - 1]
+    if country in SOUTHERN:
+        season = _FLIP[season]
+
+    # cart: the session's own working state, shown with or without personalization consent
+    lines = sorted(rec.cart, key=lambda r: (-(r.updated_at or 0), r.id))
+    items = sum(r.qty for r in lines)
+    value = round(sum(r.qty * (r.unit_price or 0.0) for r in lines), 2)
+    touched = max((r.updated_at for r in lines if r.updated_at is not None), default=None)
+    idle = round((now_ms - touched) / 60_000, 1) if touched is not None else None
+    abandoned = bool(items > 0 and idle is not None
+                     and idle >= rules.cart_abandoned_after_minutes and not s.purchases)
+    cart = CartPublic(
+        lines=[CartLinePublic(product_id=r.id, name=r.name, qty=r.qty, unit_price=r.unit_price,
+                              value=round(r.qty * r.unit_price, 2) if r.unit_price is not None
+                              else None)
+               for r in lines[:lim.cart_lines]],
+        items=items, value=value, idle_minutes=idle, abandoned=abandoned)
+
+    # history relative to this session: visits that ended before it started
+    start = s.started_at if s.started_at is not None else now_ms
+    earlier = [t for t in rec.other_sessions if t is not None and t < start]
+    summary = (customer_summary(rec.customer_id, rec, lim.categories,
+                                sessions=len(rec.other_sessions) + 1)
+               if rec.customer_id and personal else None)
+    chats = sorted((c for c in rec.chats if c.intent), key=lambda c: c.at or 0)
+    views = sorted(rec.views, key=lambda v: (-(v.last_at or 0), v.id))[:lim.views]
+    searches = sorted(rec.searches, key=lambda q: (-(q.last_at or 0), q.text))[:lim.searches]
+
+    facts: dict[str, Any] = {
+        "identified": rec.customer_id is not None,
+        "personalized": personal,
+        "device": device,
+        "channel": s.channel,
+        "intent": s.intent if personal else None,
+        "last_chat_intent": chats[-1].intent if chats else None,
+        "tier": summary.tier.lower() if summary and summary.tier else None,
+        "points": summary.points if summary else None,
+        "ltv": summary.lifetime_value if summary else None,
+        "orders": summary.orders if summary else None,
+        "sessions": len(rec.other_sessions) + 1 if personal else None,
+        "first_visit": (not earlier) if personal else None,
+        "days_since_last_visit": (round((start - max(earlier)) / DAY_MS, 1)
+                                  if personal and earlier else None),
+        "segments": [g.name for g in rec.segments if g.name] if personal else None,
+        "cart_items": items,
+        "cart_value": value,
+        "cart_idle_minutes": idle,
+        "cart_abandoned": abandoned,
+        "hour": local.hour,
+        "weekday": local.strftime("%A").lower(),
+        "part_of_day": _part_of_day(local.hour),
+        "season": season,
+    }
+    granted: set[str] = {p for p, r in in_force(rec.consents).items() if r.granted}
+    triggers = [TriggerPublic(id=t.id, priority=t.priority, say=t.render(facts))
+                for t in rules.fired(facts, granted)][:lim.triggers]
+    promotions = [PromotionPublic(id=p.id, text=p.text) for p in rules.promotions
+                  if p.active(local.date(), s.channel)][:lim.promotions]
+
+    recs = _recommendations(rec, popular, lim.recommendations)
+    return ContextPublic(
+        session_id=s.id,
+        as_of=iso(now_ms) or "",
+        purpose=purpose,
+        personalized=personal,
+        anonymous=rec.customer_id is None,
+        customer_id=rec.customer_id,
+        verbosity=level,
+        customer=summary,
+        session=SessionStatePublic(
+            id=s.id, channel=s.channel, device=device, started_at=iso(s.started_at),
+            last_seen_at=iso(s.last_seen_at), events=s.events,
+            intent=facts["intent"], last_chat_intent=facts["last_chat_intent"],
+            views=[ViewPublic(product_id=v.id, name=v.name, views=v.count, dwell_ms=v.dwell_ms,
+                              last_at=iso(v.last_at)) for v in views],
+            searches=[SearchPublic(text=q.text, count=q.count, last_at=iso(q.last_at))
+                      for q in searches],
+            cart=cart),
+        temporal=TemporalPublic(
+            timezone=tz_name, timezone_source=tz_source,
+            local_time=local.isoformat(timespec="minutes"),
+            part_of_day=facts["part_of_day"], weekday=facts["weekday"], season=season,
+            promotions=promotions),
+        triggers=triggers,
+        recommendations=recs,
+        consents=consents_public(rec.consents),
+    )
+
+
+def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
+                     k: int) -> list[RecommendationPublic]:
+    """Session-based SIMILAR items when personal, topped up with popular products."""
+    exclude = {r.id for r in rec.cart}
+    out: list[RecommendationPublic] = []
+    if rec.personal:
+        exclude |= {v.id for v in rec.views}
+        for r in sorted(rec.similar, key=lambda r: (-(r.score or 0.0), r.id)):
+            if r.bought or r.id in exclude or len(out) >= k:
+                continue
+            exclude.add(r.id)
+            out.append(RecommendationPublic(
+                product_id=r.id, name=r.name, score=r.score, source="similar", personal=True,
+                reason=f"similar to {r.because} viewed in this session"))
+    for p in popular:
+        if len(out) >= k:
+            break
+        if p.id in exclude:
+            continue
+        exclude.add(p.id)
+        out.append(RecommendationPublic(
+            product_id=p.id, name=p.name, score=None, source="popular", personal=False,
+            reason=f"popular: bought by {p.buyers} customers recently"))
+    return out
+
+
+def _name(text: str | None, fallback: str) -> str:
+    if not text:
+        return fallback
+    return text.capitalize() if text.isupper() else text
+
+
+def context_text(ctx: ContextPublic, max_tokens: int) -> str:
+    """The prompt snippet: who, what now, what to say, what to offer — in that order."""
+    s = ctx.session
+    who = (f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor")
+    head = [f"Session {s.id}: {who} on {s.device or 'unknown device'} via "
+            f"{s.channel or 'unknown channel'}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
+            f" ({ctx.temporal.local_time[11:16]} {ctx.temporal.timezone}), {ctx.temporal.season}"]
+    if not ctx.personalized:
+        head.append("no personalization consent: do not use personal history")
+    c = ctx.customer
+    profile = []
+    if c is not None:
+        profile = [x for x in (
+            f"tier {c.tier}" if c.tier else "",
+            f"{c.points} points" if c.points else "",
+            f"{c.orders} orders, lifetime value {c.lifetime_value:.2f}",
+            f"segments {', '.join(g.name for g in c.segments if g.name)}" if c.segments else "",
+            f"likes {', '.join(c.preferred_categories)}" if c.preferred_categories else "",
+            f"{c.sessions} visits" if c.sessions else "",
+        ) if x]
+    now = [f"intent {s.intent}" if s.intent else "",
+           f"last asked about {s.last_chat_intent}" if s.last_chat_intent else ""]
+    cart = [f"{ln.qty} x {_name(ln.name, ln.product_id)}"
+            + (f" at {ln.unit_price:.2f}" if ln.unit_price is not None else "")
+            for ln in s.cart.lines]
+    cart_label = (f"Cart ({s.cart.items} items, {s.cart.value:.2f}"
+                  + (", abandoned" if s.cart.abandoned else "") + ")")
+    sections = [
+        Section("", ["; ".join(head)]),
+        Section("Say", [t.say for t in ctx.triggers]),
+        Section("Now", [x for x in now if x]),
+        Section(cart_label, cart),
+        Section("Customer", profile),
+        Section("Offer", [f"{_name(r.name, r.product_id)} ({r.product_id}; {r.reason})"
+                          for r in ctx.recommendations]),
+        Section("Viewed", [f"{_name(v.name, v.product_id)} ({v.dwell_ms // 1000}s)"
+                           for v in s.views]),
+        Section("Searched", [q.text for q in s.searches]),
+        Section("Promotions", [p.text for p in ctx.temporal.promotions]),
+        Section("Consents", [f"{x.purpose} {'granted' if x.granted else 'withdrawn'}"
+                             for x in ctx.consents], sep=", "),
+    ]
+    return render(sections, max_tokens)

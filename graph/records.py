@@ -1,0 +1,121 @@
+"""Rows of the read queries, parsed into models in this one place.
+
+Engines return nulls for missing properties and lists for pattern comprehensions; the models
+turn that into typed values with defaults, so route code never pokes at raw dictionaries.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.consent import ConsentRecord
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class SessionRow(_Row):
+    id: str
+    channel: str | None = None
+    device: str | None = None
+    country: str | None = None
+    started_at: int | None = None
+    last_seen_at: int | None = None
+    intent: str | None = None
+    events: int | None = None
+    purchases: int | None = None
+
+
+class CustomerRow(_Row):
+    ltv: float | None = None
+    orders: int | None = None
+    points: int | None = None
+    country: str | None = None
+    timezone: str | None = None
+    first_seen_at: int | None = None
+    last_seen_at: int | None = None
+    rfm_r: int | None = None
+    rfm_f: int | None = None
+    rfm_m: int | None = None
+
+
+class TierRow(_Row):
+    name: str | None = None
+    since: int | None = None
+
+
+class SegmentRow(_Row):
+    kind: str | None = None
+    name: str | None = None
+    score: float | None = None
+
+
+class ViewRow(_Row):
+    id: str
+    name: str | None = None
+    count: int = 0
+    dwell_ms: int = 0
+    last_at: int | None = None
+
+
+class SearchRow(_Row):
+    text: str
+    count: int = 0
+    last_at: int | None = None
+
+
+class ChatRow(_Row):
+    intent: str | None = None
+    at: int | None = None
+
+
+class CartRow(_Row):
+    id: str
+    name: str | None = None
+    qty: int
+    unit_price: float | None = None
+    updated_at: int | None = None
+
+
+class SimilarRow(_Row):
+    id: str
+    name: str | None = None
+    score: float | None = None
+    because: str | None = None
+    bought: bool = False
+
+
+class PopularRow(_Row):
+    id: str
+    name: str | None = None
+    buyers: int
+
+
+class ProfileFields(_Row):
+    """What a customer read returns besides consents; empty unless its purpose is granted."""
+
+    customer: CustomerRow | None = None
+    tiers: list[TierRow] = Field(default_factory=list)
+    segments: list[SegmentRow] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    other_sessions: list[int | None] = Field(default_factory=list)
+
+
+class CustomerRecord(ProfileFields):
+    customer_id: str
+    consents: list[ConsentRecord] = Field(default_factory=list)
+    personal: bool = False
+
+
+class SessionContextRecord(ProfileFields):
+    session: SessionRow
+    customer_id: str | None = None
+    anonymous_id: str | None = None
+    consents: list[ConsentRecord] = Field(default_factory=list)
+    personal: bool = False
+    views: list[ViewRow] = Field(default_factory=list)
+    searches: list[SearchRow] = Field(default_factory=list)
+    chats: list[ChatRow] = Field(default_factory=list)
+    cart: list[CartRow] = Field(default_factory=list)
+    similar: list[SimilarRow] = Field(default_factory=list)

@@ -1,0 +1,291 @@
+"""The chatbot context API over real HTTP (ASGI) against the real embedded store.
+
+Events go in through POST /v1/events, context comes out of GET /v1/sessions/{id}/context and
+GET /v1/customers/{id}; nothing is faked. `at=` pins the clock so time-derived facts (cart idle
+time, local time, promotions) are deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import SCOPES, create_key
+from api.prompt import count_tokens
+from graph.settings import Settings
+
+T0 = "2011-12-01T10:00:00Z"
+_ids = itertools.count()
+
+
+def ev(kind: str, ts: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "event_id": f"e{next(_ids)}", "timestamp": ts, **fields}
+
+
+class Api:
+    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
+        self.client, self.keys = client, keys
+
+    def load(self, *events: dict[str, Any]) -> None:
+        r = self.client.post("/v1/events", json={"events": list(events)},
+                             headers=self.auth("ingest:write"))
+        assert r.status_code == 200, r.text
+
+    def auth(self, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[scope]}"}
+
+    def context(self, session: str, **params: Any) -> Any:
+        r = self.client.get(f"/v1/sessions/{session}/context", params=params,
+                            headers=self.auth("chatbot:read"))
+        assert r.status_code == 200, r.text
+        return r.json() if params.get("format") != "text" else r.text
+
+
+@pytest.fixture
+def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(data_dir=_isolated_env, graph_name=f"ctx_{tmp_path.name[-12:]}",
+                        api_keys_file=tmp_path / "keys.json")
+    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, keys)
+
+
+def consent(who: dict[str, str], granted: bool, ts: str, purpose: str = "personalization"
+            ) -> dict[str, Any]:
+    return ev("consent_changed", ts, purpose=purpose, granted=granted, source="test", **who)
+
+
+def browsing(who: dict[str, str], session: str, device: str = "desktop",
+             day: str = "2011-12-01", views: int = 5) -> list[dict[str, Any]]:
+    out = [ev("product_view", f"{day}T09:{i:02d}:00Z", session_id=session, device=device,
+              product_id=f"p{i}", dwell_ms=1000 * (i + 1), **who)
+           for i in range(views)]
+    out.append(ev("search", f"{day}T09:30:00Z", session_id=session, device=device,
+                  query="red lantern", **who))
+    out.append(ev("add_to_cart", f"{day}T09:31:00Z", session_id=session, device=device,
+                  product_id="p1", qty=2, unit_price=4.5, currency="GBP", **who))
+    out.append(ev("chat_turn", f"{day}T09:32:00Z", session_id=session, channel="chat",
+                  device=device, intent="delivery_time", **who))
+    return out
+
+
+CUST = {"customer_id": "c-1"}
+
+
+def test_identified_with_consent_gets_everything(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1"))
+    ctx = api.context("s-1", at="2011-12-01T09:40:00Z")
+    assert ctx["personalized"] is True and ctx["anonymous"] is False
+    assert ctx["customer_id"] == "c-1" and ctx["customer"]["id"] == "c-1"
+    assert ctx["verbosity"] == "full"
+    views = ctx["session"]["views"]
+    assert [v["product_id"] for v in views] == ["p4", "p3", "p2", "p1", "p0"]  # latest first
+    assert views[0]["dwell_ms"] == 5000
+    assert ctx["session"]["searches"][0]["text"] == "red lantern"
+    assert ctx["session"]["last_chat_intent"] == "delivery_time"
+    cart = ctx["session"]["cart"]
+    assert (cart["items"], cart["value"], cart["abandoned"]) == (2, 9.0, False)
+    assert cart["idle_minutes"] == 9.0
+    assert ctx["consents"] == [{"purpose": "personalization", "granted": True,
+                                "at": "2011-11-01T00:00:00Z", "source": "test"}]
+    assert ctx["purpose"] == "personalization"
+
+
+def test_consent_withdrawn_removes_personal_data_and_grant_restores_it(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1"))
+    api.load(consent(CUST, False, "2011-11-20T00:00:00Z"))
+    ctx = api.context("s-1", at="2011-12-01T12:00:00Z")
+    assert ctx["personalized"] is False
+    assert ctx["customer"] is None
+    assert ctx["session"]["views"] == [] and ctx["session"]["searches"] == []
+    assert ctx["session"]["intent"] is None and ctx["session"]["last_chat_intent"] is None
+    assert all(not r["personal"] for r in ctx["recommendations"])
+    assert [t["id"] for t in ctx["triggers"]] == ["cart_abandonment_reminder"]  # not personal
+    assert ctx["consents"][0]["granted"] is False
+    text = api.context("s-1", at="2011-12-01T12:00:00Z", format="text")
+    assert "p4" not in text and "red lantern" not in text
+    assert "no personalization consent" in text
+    # a tie between a grant and a withdrawal at the same instant: the withdrawal wins
+    api.load(consent(CUST, True, "2011-11-20T00:00:00Z"))
+    assert api.context("s-1")["personalized"] is False
+    api.load(consent(CUST, True, "2011-11-25T00:00:00Z"))
+    assert api.context("s-1")["personalized"] is True
+
+
+def test_no_consent_at_all_means_not_personalized(api: Api) -> None:
+    api.load(*browsing(CUST, "s-1"))
+    ctx = api.context("s-1")
+    assert ctx["personalized"] is False and ctx["consents"] == []
+    assert ctx["session"]["views"] == []
+    assert ctx["session"]["cart"]["items"] == 2  # the session's own cart is always there
+
+
+def test_anonymous_session_switches_to_the_customer_once_identified(api: Api) -> None:
+    anon = {"anonymous_id": "visitor-7"}
+    api.load(consent(anon, True, "2011-11-01T00:00:00Z"), *browsing(anon, "s-anon"))
+    ctx = api.context("s-anon")
+    assert ctx["anonymous"] is True and ctx["customer_id"] is None
+    assert ctx["personalized"] is True  # the visitor's own consent
+    assert len(ctx["session"]["views"]) == 5
+    # the visitor logs in: an event carrying both ids links the history
+    api.load(ev("page_view", "2011-12-01T09:50:00Z", session_id="s-anon", url="/account",
+                anonymous_id="visitor-7", customer_id="c-9"))
+    ctx = api.context("s-anon")
+    assert ctx["anonymous"] is False and ctx["customer_id"] == "c-9"
+    assert ctx["personalized"] is True  # consent given before login still applies
+    assert ctx["customer"]["id"] == "c-9"
+    assert len(ctx["session"]["views"]) == 5
+
+
+def test_device_variants_and_verbosity(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"),
+             *browsing(CUST, "s-mobile", device="mobile", views=6),
+             *browsing(CUST, "s-desk", device="desktop", day="2011-12-02", views=6))
+    mobile = api.context("s-mobile")
+    desktop = api.context("s-desk")
+    assert (mobile["verbosity"], len(mobile["session"]["views"])) == ("concise", 3)
+    assert (desktop["verbosity"], len(desktop["session"]["views"])) == ("full", 6)
+    assert len(mobile["triggers"]) <= 1
+    forced = api.context("s-desk", device="mobile")
+    assert forced["verbosity"] == "concise" and forced["session"]["device"] == "mobile"
+    assert api.context("s-mobile", verbosity="full")["verbosity"] == "full"
+    assert len(api.context("s-mobile", format="text")) < len(
+        api.context("s-mobile", format="text", verbosity="full"))
+
+
+def test_triggers_and_temporal_context(api: Api) -> None:
+    vip = {"customer_id": "c-vip"}
+    api.load(
+        consent(vip, True, "2011-01-01T00:00:00Z"),
+        ev("loyalty_updated", "2011-01-02T00:00:00Z", points=5000, tier="Gold", **vip),
+        ev("page_view", "2011-03-01T08:00:00Z", session_id="s-old", url="/", **vip),
+        *browsing(vip, "s-new", day="2011-12-01"),
+    )
+    ctx = api.context("s-new", at="2011-12-01T11:00:00Z", tz="Europe/London")
+    ids = [t["id"] for t in ctx["triggers"]]
+    assert ids == ["cart_abandonment_reminder", "vip_offer", "lapsed_customer"]
+    assert "2 item(s) worth 9" in ctx["triggers"][0]["say"]
+    assert ctx["customer"]["tier"] == "Gold" and ctx["customer"]["sessions"] == 2
+    t = ctx["temporal"]
+    assert (t["timezone"], t["timezone_source"], t["season"]) == ("Europe/London", "request",
+                                                                 "winter")
+    assert (t["weekday"], t["part_of_day"], t["local_time"]) == (
+        "thursday", "morning", "2011-12-01T11:00+00:00")
+    assert [p["id"] for p in t["promotions"]] == ["free-delivery", "christmas-shop-2011"]
+    tokyo = api.context("s-new", at="2011-12-01T11:00:00Z", tz="Asia/Tokyo")["temporal"]
+    assert (tokyo["local_time"], tokyo["part_of_day"]) == ("2011-12-01T20:00+09:00", "evening")
+    # before the cart goes idle there is no reminder; a first visit says so
+    api.load(consent({"customer_id": "c-new"}, True, "2011-01-01T00:00:00Z"),
+             *browsing({"customer_id": "c-new"}, "s-first"))
+    first = api.context("s-first", at="2011-12-01T09:35:00Z")
+    assert [t["id"] for t in first["triggers"]] == ["first_visit"]
+
+
+def test_recommendations_fall_back_to_popular_products(api: Api) -> None:
+    buyers = [{"customer_id": f"b{i}"} for i in range(3)]
+    api.load(*[ev("purchase", "2011-11-30T10:00:00Z", session_id=f"buy{i}", order_id=f"o{i}",
+                  lines=[{"product_id": "hit", "qty": 1, "unit_price": 2.0, "name": "HIT MUG"}],
+                  amount=2.0, currency="GBP", **b) for i, b in enumerate(buyers)])
+    api.load(*browsing(CUST, "s-1"))
+    recs = api.context("s-1")["recommendations"]
+    assert recs and recs[0]["product_id"] == "hit" and recs[0]["source"] == "popular"
+    assert recs[0]["personal"] is False and "3 customers" in recs[0]["reason"]
+
+
+@pytest.mark.parametrize("budget", [16, 24, 40, 80, 200, 1000])
+def test_text_never_exceeds_the_token_budget(api: Api, budget: int) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1", views=12))
+    text = api.context("s-1", format="text", max_tokens=budget, at="2011-12-01T12:00:00Z")
+    assert 0 < count_tokens(text) <= budget
+    assert text.startswith("Session s-1")
+    if budget >= 200:
+        assert "Say: Their cart still holds" in text and "Viewed:" in text
+
+
+def test_customer_profile(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"),
+             ev("purchase", "2011-11-30T10:00:00Z", session_id="b", order_id="o1",
+                lines=[{"product_id": "x", "qty": 3, "unit_price": 2.5}], amount=7.5,
+                currency="GBP", **CUST))
+    r = api.client.get("/v1/customers/c-1", headers=api.auth("chatbot:read"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["personalized"] is True and body["profile"]["lifetime_value"] == 7.5
+    assert body["profile"]["orders"] == 1 and "email" not in str(body)
+    analytics = api.client.get("/v1/customers/c-1", params={"purpose": "analytics"},
+                               headers=api.auth("analyst:read")).json()
+    assert analytics["personalized"] is False and analytics["profile"] is None
+
+
+def test_errors(api: Api) -> None:
+    h = api.auth("chatbot:read")
+    get = api.client.get
+    r = get("/v1/sessions/nope/context", headers=h)
+    assert (r.status_code, r.json()["detail"]["reason"]) == (404, "session_not_found")
+    r = get("/v1/customers/nope", headers=h)
+    assert (r.status_code, r.json()["detail"]["reason"]) == (404, "customer_not_found")
+    api.load(*browsing(CUST, "s-1"))
+    for params in ({"max_tokens": 3, "format": "text"}, {"tz": "Mars/Olympus"},
+                   {"at": "2011-12-01T10:00:00"}, {"device": "fridge"}, {"format": "xml"},
+                   {"at": "yesterday"}, {"verbosity": "loud"}):
+        r = get("/v1/sessions/s-1/context", params=params, headers=h)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["detail"]["reason"] in ("invalid_request", "invalid_parameter")
+    r = get("/v1/customers/%20padded", headers=h)
+    assert r.status_code == 422
+
+
+# every route that needs a key, and the one scope that opens it (others: 403, none: 401)
+ROUTES = [
+    ("GET", "/v1/sessions/s-1/context", {"chatbot:read"}),
+    ("GET", "/v1/customers/c-1", {"chatbot:read", "analyst:read"}),
+    ("POST", "/v1/events", {"ingest:write"}),
+]
+
+
+def test_auth_matrix(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1"))
+    body = {"events": [ev("page_view", "2011-12-01T10:00:00Z", session_id="s-1", url="/",
+                          **CUST)]}
+    for method, path, allowed in ROUTES:
+        kwargs: dict[str, Any] = {"json": body} if method == "POST" else {}
+        for scope in [None, "bogus", *SCOPES]:
+            headers = {} if scope is None else {
+                "Authorization": f"Bearer {api.keys.get(scope, 'ckg_unknown')}"}
+            r = api.client.request(method, path, headers=headers, **kwargs)
+            expected = 401 if scope not in SCOPES else 200 if scope in allowed else 403
+            assert r.status_code == expected, (method, path, scope, r.text)
+            if expected != 200:
+                assert r.json()["detail"]["reason"] in ("unauthenticated", "forbidden")
+    for path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
+        assert api.client.get(path).status_code == 200, path
+
+
+def test_store_outage_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=0.5,
+                        api_keys_file=tmp_path / "keys.json")
+    key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/v1/sessions/s-1/context", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["detail"]["reason"] == "store_unavailable"
+
+
+def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    secret = "ckg_from-settings-0123456789"
+    settings = Settings(data_dir=_isolated_env, graph_name="ctx_settings_keys",
+                        api_keys_file=tmp_path / "none.json",
+                        api_keys=[{"name": "env", "sha256": hashlib.sha256(
+                            secret.encode()).hexdigest(), "scopes": ["chatbot:read"]}])
+    with TestClient(create_app(settings)) as client:
+        h = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/v1/sessions/zz/context", headers=h).status_code == 404
+        assert client.post("/v1/events", json={"events": [{}]}, headers=h).status_code == 403
