@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
@@ -83,15 +83,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": {"reason": reason, "message": str(exc.detail)}},
                             status_code=exc.status_code, headers=exc.headers)
 
-    @app.middleware("http")
-    async def _body_limit(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        limit = request.app.state.settings.api_max_body_bytes
-        if length is not None and length.isdigit() and int(length) > limit:
-            return problem(PayloadTooLarge(f"request body over {limit} bytes"))
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit)
     return app
+
+
+class BodyLimit:
+    """Refuse bodies over `api_max_body_bytes`: by Content-Length up front, and by counting
+    for chunked uploads that carry none. Plain ASGI, so reads without a body pay nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = scope["app"].state.settings.api_max_body_bytes
+        too_large = PayloadTooLarge(f"request body over {limit} bytes")
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await problem(too_large)(scope, receive, send)
+                return
+        seen = 0
+        over = False
+
+        async def counted() -> Message:
+            # past the limit, end the body early and let the app fail on it; its answer is
+            # then replaced by the 413 below
+            nonlocal seen, over
+            if over:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                over = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        answered = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal answered
+            if not over:
+                await send(message)
+            elif not answered:
+                answered = True
+                await problem(too_large)(scope, receive, send)
+
+        await self.app(scope, counted, guarded)
 
 
 # Domain errors -> HTTP, in one place; the most specific class in an error's MRO wins.

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from api.context import InvalidParameter, build_context, context_text, zone
@@ -49,7 +49,7 @@ def session_context(
     at: Annotated[datetime | None,
                   Query(description="Evaluate as of this instant (ISO 8601 with offset); "
                                     "default now.")] = None,
-) -> ContextPublic | PlainTextResponse:
+) -> Response:
     """Who is this, what are they doing, what should I say: consent-filtered, one store read.
 
     The declared purpose is `personalization`: without that consent in force the answer holds
@@ -72,4 +72,5 @@ def session_context(
         device=device, verbosity=verbosity)
     if format == "text":
         return PlainTextResponse(context_text(ctx, max_tokens))
-    return ctx
+    # already a validated ContextPublic: serialise once instead of re-validating it
+    return Response(ctx.model_dump_json(), media_type="application/json")

@@ -6,8 +6,8 @@
 // params: $id, $purpose
 MATCH (c:Customer {id: $id})
 WITH c,
-  [(c)-[:HAS_CONSENT]->(own:Consent) | own {.purpose, .granted, .at, .source}]
-  + [(c)-[:IDENTIFIED_BY]->(:Identity)-[:HAS_CONSENT]->(alias:Consent) |
+  [(c)-[:HAS_CONSENT]->(own) | own {.purpose, .granted, .at, .source}]
+  + [(c)-[:IDENTIFIED_BY]->()-[:HAS_CONSENT]->(alias) |
     alias {.purpose, .granted, .at, .source}]
     AS consents
 WITH c, consents,
@@ -29,8 +29,8 @@ RETURN
   personal,
   CASE WHEN personal THEN c {.ltv, .orders, .points, .country, .timezone, .first_seen_at,
     .last_seen_at, .rfm_r, .rfm_f, .rfm_m} END AS customer,
-  [(c)-[h:HAS_TIER]->(t:LoyaltyTier) WHERE personal | {name: t.name, since: h.since}] AS tiers,
-  [(c)-[m:IN_SEGMENT]->(g:Segment) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
+  [(c)-[h:HAS_TIER]->(t) WHERE personal | {name: t.name, since: h.since}] AS tiers,
+  [(c)-[m:IN_SEGMENT]->(g) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
     AS segments,
-  [(c)-[:HAD_SESSION]->(o:Session) WHERE personal | o.last_seen_at] AS other_sessions,
+  [(c)-[:HAD_SESSION]->(o) WHERE personal | o.last_seen_at] AS other_sessions,
   categories

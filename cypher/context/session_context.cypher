@@ -11,16 +11,16 @@
 // mode: read
 // params: $session_id, $purpose, $recs
 MATCH (s:Session {id: $session_id})
-OPTIONAL MATCH (owner:Customer)-[:HAD_SESSION]->(s)
-OPTIONAL MATCH (anon:Identity)-[:HAD_SESSION]->(s)
-OPTIONAL MATCH (linked:Customer)-[:IDENTIFIED_BY]->(anon)
+OPTIONAL MATCH (s)<-[:HAD_SESSION]-(owner:Customer)
+OPTIONAL MATCH (s)<-[:HAD_SESSION]-(anon:Identity)
+OPTIONAL MATCH (anon)<-[:IDENTIFIED_BY]-(linked:Customer)
 WITH s, coalesce(owner, linked) AS c, anon
 LIMIT 1
 WITH s, c, anon,
-  [(c)-[:HAS_CONSENT]->(own:Consent) | own {.purpose, .granted, .at, .source}]
-  + [(c)-[:IDENTIFIED_BY]->(:Identity)-[:HAS_CONSENT]->(alias:Consent) |
+  [(c)-[:HAS_CONSENT]->(own) | own {.purpose, .granted, .at, .source}]
+  + [(c)-[:IDENTIFIED_BY]->()-[:HAS_CONSENT]->(alias) |
     alias {.purpose, .granted, .at, .source}]
-  + [(anon)-[:HAS_CONSENT]->(visitor:Consent) | visitor {.purpose, .granted, .at, .source}] AS consents
+  + [(anon)-[:HAS_CONSENT]->(visitor) | visitor {.purpose, .granted, .at, .source}] AS consents
 WITH s, c, anon, consents,
   reduce(best = null, k IN consents |
     CASE
@@ -51,20 +51,20 @@ RETURN
   personal,
   CASE WHEN personal THEN c {.ltv, .orders, .points, .country, .timezone, .first_seen_at,
     .last_seen_at, .rfm_r, .rfm_f, .rfm_m} END AS customer,
-  [(c)-[h:HAS_TIER]->(t:LoyaltyTier) WHERE personal | {name: t.name, since: h.since}] AS tiers,
-  [(c)-[m:IN_SEGMENT]->(g:Segment) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
+  [(c)-[h:HAS_TIER]->(t) WHERE personal | {name: t.name, since: h.since}] AS tiers,
+  [(c)-[m:IN_SEGMENT]->(g) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
     AS segments,
-  [(c)-[:HAD_SESSION]->(o:Session) WHERE personal AND o.id <> s.id | o.last_seen_at]
-  + [(anon)-[:HAD_SESSION]->(o:Session) WHERE personal AND c IS NULL AND o.id <> s.id |
+  [(c)-[:HAD_SESSION]->(o) WHERE personal AND o.id <> s.id | o.last_seen_at]
+  + [(anon)-[:HAD_SESSION]->(o) WHERE personal AND c IS NULL AND o.id <> s.id |
     o.last_seen_at] AS other_sessions,
   categories,
-  [(s)-[v:VIEWED]->(vp:Product) WHERE personal |
+  [(s)-[v:VIEWED]->(vp) WHERE personal |
     {id: vp.id, name: vp.name, count: v.count, dwell_ms: v.dwell_ms, last_at: v.last_at}] AS views,
-  [(s)-[sx:SEARCHED]->(q:Query) WHERE personal | {text: q.text, count: sx.count, last_at: sx.last_at}]
+  [(s)-[sx:SEARCHED]->(q) WHERE personal | {text: q.text, count: sx.count, last_at: sx.last_at}]
     AS searches,
-  [(e:Event)-[:IN_SESSION]->(s) WHERE personal AND e.type = 'chat_turn' |
+  [(s)<-[:IN_SESSION]-(e) WHERE personal AND e.type = 'chat_turn' |
     {intent: e.intent, at: e.at}] AS chats,
-  [(s)-[:HAS_CART]->(cart:Cart)-[line:CONTAINS]->(cp:Product) WHERE line.qty > 0 |
+  [(s)-[:HAS_CART]->(cart)-[line:CONTAINS]->(cp) WHERE line.qty > 0 |
     {id: cp.id, name: cp.name, qty: line.qty, unit_price: line.unit_price,
       updated_at: cart.updated_at}]
     AS cart,

@@ -105,6 +105,17 @@ def test_limits_and_validation(api: Api) -> None:
         headers={**h, "Content-Type": "application/json"},
     )
     assert huge.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must count as it reads
+        yield b"{"
+        for _ in range(700):
+            yield b" " * 10_000
+        yield b"}"
+
+    chunked = client.post("/v1/events", content=chunks(),
+                          headers={**h, "Content-Type": "application/json"})
+    assert chunked.status_code == 413, chunked.text
+    assert chunked.json()["detail"]["reason"] == "payload_too_large"
     empty = client.post("/v1/events", json={"events": []}, headers=h)
     assert empty.status_code == 422
     not_json = client.post(
