@@ -15,12 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import customers, events, health, sessions
+from api.routes import consents, customers, events, health, sessions
 from api.rules import load_rules
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
 from graph.store import open_store
+from graph.subjects import ErasureIncomplete
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(sessions.router)
     app.include_router(customers.router)
+    app.include_router(consents.router)
 
     @app.exception_handler(CkgError)
     async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:
@@ -140,6 +142,7 @@ HTTP_STATUS: dict[type[CkgError], tuple[int, dict[str, str]]] = {
     NotFound: (404, {}),
     PayloadTooLarge: (413, {}),
     InvalidParameter: (422, {}),
+    ErasureIncomplete: (500, {}),
     StoreUnavailable: (503, {"Retry-After": "5"}),
     StoreAuthError: (503, {"Retry-After": "30"}),
     CkgError: (400, {}),

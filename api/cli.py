@@ -288,6 +288,91 @@ def ingest_cmd(
         raise typer.Exit(EXIT_NOTHING_LOADED)
 
 
+@app.command("export")
+@cli_errors
+def export_cmd(
+    customer_id: Annotated[str, typer.Argument(help="The customer id.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here instead of stdout.")] = None,
+) -> None:
+    """Everything held on one person, as JSON (data subject access request)."""
+    from graph.queries import get_queries
+    from graph.store import open_store
+    from graph.subjects import export
+
+    with open_store(_settings()) as store:
+        doc = export(store, get_queries(), customer_id)
+    text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+@app.command("erase")
+@cli_errors
+def erase_cmd(
+    customer_id: Annotated[str | None, typer.Argument(help="The customer id.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="One customer id per line.")] = None,
+) -> None:
+    """Erase people's whole subgraphs; one JSON receipt per line. Idempotent; unknown ids are
+    reported and the rest go on (exit 4 if any was unknown)."""
+    from graph.errors import NotFound
+    from graph.privacy import privacy_key
+    from graph.queries import get_queries
+    from graph.store import open_store
+    from graph.subjects import erase
+    from ingest.run import ingest_lock
+
+    if (customer_id is None) == (file is None):
+        raise CkgError("give one customer id or --file, not both")
+    ids = [customer_id] if customer_id else [
+        line.strip() for line in file.read_text(encoding="utf-8").splitlines()  # type: ignore[union-attr]
+        if line.strip()]
+    settings = _settings()
+    key, q, missing = privacy_key(settings), get_queries(), 0
+    with open_store(settings) as store, ingest_lock(store):
+        for cid in ids:
+            try:
+                typer.echo(erase(store, q, key, cid).model_dump_json())
+            except NotFound:
+                missing += 1
+                typer.echo(json.dumps({"error": "customer_not_found", "line": ids.index(cid) + 1}))
+    if missing:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command("retention")
+@cli_errors
+def retention_cmd(
+    days: Annotated[int | None, typer.Option(min=1, help="Maximum age; default "
+                                                         "CKG_RETENTION_DAYS.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="ISO date to measure age from (default "
+                                                   "now), e.g. for historical data.")] = None,
+) -> None:
+    """Delete sessions (with their events and carts) and loose events older than the limit."""
+    from datetime import UTC, datetime
+
+    from graph.queries import get_queries
+    from graph.store import open_store
+    from graph.subjects import retention
+    from ingest.run import ingest_lock
+
+    settings = _settings()
+    max_age = days or settings.retention_days
+    if max_age is None:
+        raise ConfigError("set --days or CKG_RETENTION_DAYS")
+    ref = None
+    if as_of is not None:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise CkgError(f"--as-of {as_of!r} is not an ISO date") from None
+        ref = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+    with open_store(settings) as store, ingest_lock(store):
+        report = retention(store, get_queries(), max_age, ref)
+    typer.echo(report.model_dump_json())
+
+
 @keys_app.command("create")
 @cli_errors
 def keys_create(

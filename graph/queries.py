@@ -25,6 +25,23 @@ class Queries(QueryCatalog):
     customer_profile: Query
     popular_products: Query
     bench_session_ids: Query
+    create_customer: Query
+    upsert_pii: Query
+    customer_by_token: Query
+    consent_history: Query
+    record_consents: Query
+    export_customer: Query
+    erasure_collect: Query
+    erasure_relationships: Query
+    query_searchers: Query
+    erase_subject: Query
+    erasure_receipt: Query
+    erasure_mark_verified: Query
+    erasure_verify: Query
+    suppression_list: Query
+    retention_sessions: Query
+    retention_events: Query
+    retention_delete: Query
 
 
 @lru_cache

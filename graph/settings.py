@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.model import Purpose
+
 Engine = Literal["falkordb", "neo4j"]
 
 
@@ -90,6 +92,25 @@ class Settings(BaseSettings):
     )
     popular_window_days: int = Field(default=90, ge=1, le=3650)
     popular_cache_s: float = Field(default=300.0, ge=0)
+
+    # Privacy
+    privacy_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for identifier tokens and erasure hashes; keep it stable.",
+    )
+    privacy_key_file: Path | None = Field(
+        default=None,
+        description="Where a generated key is kept when CKG_PRIVACY_KEY is unset; default: "
+        "privacy.key beside the data directory.",
+    )
+    consent_defaults: list[Purpose] = Field(
+        default_factory=list,
+        description="Purposes granted to customers created through the API without a decision "
+        "(opt-in: none).",
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, description="`ckg retention` deletes sessions and events older."
+    )
 
     # Writes
     write_batch_size: int = Field(default=5000, ge=1, le=100_000)

@@ -22,3 +22,5 @@ CREATE INDEX FOR (n:Event) ON (n.at);
 CREATE INDEX FOR (n:Session) ON (n.last_seen_at);
 CREATE INDEX FOR (n:Consent) ON (n.purpose);
 CREATE INDEX FOR (n:Erasure) ON (n.subject_hash);
+CREATE INDEX FOR (n:PII) ON (n.email_token);
+CREATE INDEX FOR (n:PII) ON (n.phone_token);

@@ -22,3 +22,5 @@ CREATE INDEX event_at IF NOT EXISTS FOR (n:Event) ON (n.at);
 CREATE INDEX session_last_seen_at IF NOT EXISTS FOR (n:Session) ON (n.last_seen_at);
 CREATE INDEX consent_purpose IF NOT EXISTS FOR (n:Consent) ON (n.purpose);
 CREATE INDEX erasure_subject_hash IF NOT EXISTS FOR (n:Erasure) ON (n.subject_hash);
+CREATE INDEX pii_email_token IF NOT EXISTS FOR (n:PII) ON (n.email_token);
+CREATE INDEX pii_phone_token IF NOT EXISTS FOR (n:PII) ON (n.phone_token);
