@@ -288,6 +288,110 @@ def ingest_cmd(
         raise typer.Exit(EXIT_NOTHING_LOADED)
 
 
+def _embed_params(seed: int, workers: int, epochs: int | None) -> Any:
+    from embeddings.train import EmbedParams
+
+    base = EmbedParams(seed=seed, workers=workers)
+    return EmbedParams(**{**base.as_dict(), "epochs": epochs or base.epochs})
+
+
+def _cutoff_ms(cutoff: str | None) -> int | None:
+    from datetime import UTC, datetime
+
+    if cutoff is None:
+        return None
+    try:
+        day = datetime.fromisoformat(cutoff)
+    except ValueError:
+        raise CkgError(f"--cutoff takes a date like 2011-07-01, not {cutoff!r}") from None
+    return int((day if day.tzinfo else day.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _progress(quiet: bool) -> Any:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    disable=quiet, transient=True, console=Console(stderr=True))
+
+
+def _print_evaluation(table: list[dict[str, Any]]) -> None:
+    t = Table("recommender", "HR@10", "precision@10", "recall@10", "NDCG@10", "cases")
+    for row in table:
+        t.add_row(row["recommender"], *(f"{row[k]:.4f}" for k in
+                                        ("hr@10", "precision@10", "recall@10", "ndcg@10")),
+                  str(row["cases"]))
+    Console(stderr=True).print(t)
+
+
+Seed = Annotated[int, typer.Option(help="Random seed (walks, Word2Vec, ALS).")]
+Workers = Annotated[int, typer.Option(min=1, help="Word2Vec threads; only 1 is bit-for-bit "
+                                               "reproducible.")]
+Epochs = Annotated[int | None, typer.Option(min=1, help="Word2Vec epochs (default 5).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+
+
+@app.command("embed")
+@cli_errors
+def embed_cmd(
+    cutoff: Annotated[str | None, typer.Option(
+        help="Evaluation split date (default: the last 90 days are the test period).")] = None,
+    seed: Seed = 42,
+    workers: Workers = 1,
+    epochs: Epochs = None,
+    similar_k: Annotated[int, typer.Option(min=1, max=100, help="SIMILAR edges per node.")] = 10,
+    force: Annotated[bool, typer.Option(help="Promote even if worse than the current model.")]
+    = False,
+    quiet: Quiet = False,
+) -> None:
+    """Project, walk, train, evaluate, write back and promote; print the report as JSON."""
+    from embeddings.pipeline import run_embed
+    from embeddings.recommender import BlendParams
+    from graph.store import open_store
+
+    with open_store(_settings()) as store, _progress(quiet) as bar:
+        task = bar.add_task("embedding", total=None)
+        report = run_embed(store, _embed_params(seed, workers, epochs), BlendParams(),
+                           cutoff_ms=_cutoff_ms(cutoff), force=force, similar_k=similar_k,
+                           progress=lambda m: bar.update(task, description=m))
+    if not quiet:
+        _print_evaluation(report.evaluation.table())
+    typer.echo(json.dumps(report.as_dict()))
+
+
+@app.command("evaluate")
+@cli_errors
+def evaluate_cmd(
+    cutoff: Annotated[str, typer.Option(help="Train strictly before this date (UTC), test "
+                                             "after, e.g. 2011-07-01.")],
+    seed: Seed = 42,
+    workers: Workers = 1,
+    epochs: Epochs = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """HR, precision, recall and NDCG at 10 on new-item purchases after the cutoff, for ckg's
+    recommender and the baselines (popularity, item-kNN, implicit ALS)."""
+    from embeddings.pipeline import evaluate
+    from embeddings.projection import load_interactions
+    from embeddings.recommender import BlendParams
+    from graph.store import open_store
+
+    cut = _cutoff_ms(cutoff)
+    assert cut is not None
+    with open_store(_settings()) as store, _progress(quiet) as bar:
+        task = bar.add_task("reading purchases", total=None)
+        inter = load_interactions(store)
+        result = evaluate(inter, cut, _embed_params(seed, workers, epochs), BlendParams(),
+                          progress=lambda m: bar.update(task, description=m))
+    if as_json:
+        for row in result.table():
+            typer.echo(json.dumps(row))
+    else:
+        _print_evaluation(result.table())
+        Console().print(f"cutoff {cutoff}: {result.split['train_purchases']:,} purchases "
+                        f"before, {result.split['test_purchases']:,} after")
+
+
 @keys_app.command("create")
 @cli_errors
 def keys_create(

@@ -21,6 +21,23 @@ class Queries(QueryCatalog):
     customer_tiers: Query
     ingest_batch: Query
     raw_create: Query
+    # embeddings, recommendations, segments
+    purchase_interactions: Query
+    product_categories: Query
+    product_names: Query
+    set_product_embeddings: Query
+    set_customer_embeddings: Query
+    replace_product_similar: Query
+    replace_customer_similar: Query
+    drop_stale_product_similar: Query
+    drop_stale_customer_similar: Query
+    create_product_vector_index: Query
+    create_customer_vector_index: Query
+    upsert_model: Query
+    promote_model: Query
+    promoted_model: Query
+    similar_counts: Query
+    set_product_popularity: Query
 
 
 @lru_cache
