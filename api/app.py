@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import AuthError, KeyStore, ScopeError
 from api.errors import PayloadTooLarge
-from api.routes import events, health
+from api.routes import events, health, recommendations
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(recommendations.router)
 
     @app.exception_handler(CkgError)
     async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:

@@ -392,6 +392,38 @@ def evaluate_cmd(
                         f"before, {result.split['test_purchases']:,} after")
 
 
+@app.command("recommend")
+@cli_errors
+def recommend_cmd(
+    customers: Annotated[Path, typer.Option(help="Customer ids, one per line.")],
+    out: Annotated[Path, typer.Option(help="Where the JSON lines go.")],
+    k: Annotated[int, typer.Option(min=1, max=100, help="Items per customer.")] = 10,
+    include_purchased: Annotated[bool, typer.Option(help="Allow already bought products.")]
+    = False,
+) -> None:
+    """Write `{"customer_id", "items"}` per customer: the same consent-gated recommendations
+    as GET /v1/customers/{id}/recommendations (unknown ids get popular products)."""
+    from embeddings import serving
+    from graph.errors import NotFound
+    from graph.store import open_store
+
+    if not customers.is_file():
+        raise CkgError(f"no such file: {customers}")
+    ids = [line.strip() for line in customers.read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    done = 0
+    with open_store(_settings()) as store, out.open("w", encoding="utf-8") as f:
+        for cid in ids:
+            try:
+                items = [i.product_id for i in
+                         serving.for_customer(store, cid, k, include_purchased).items]
+            except NotFound:
+                items = [i.product_id for i in serving.popular(store, k)]
+            f.write(json.dumps({"customer_id": cid, "items": items}) + "\n")
+            done += 1
+    sys.stderr.write(f"wrote {done} lines to {out}\n")
+
+
 @keys_app.command("create")
 @cli_errors
 def keys_create(

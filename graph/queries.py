@@ -38,6 +38,15 @@ class Queries(QueryCatalog):
     promoted_model: Query
     similar_counts: Query
     set_product_popularity: Query
+    customer_consent: Query
+    session_consent: Query
+    recommend_for_customer: Query
+    recommend_from_similar_customers: Query
+    recommend_for_session: Query
+    similar_products: Query
+    popular_products: Query
+    category_fallback: Query
+    session_viewed: Query
 
 
 @lru_cache

@@ -77,3 +77,56 @@ def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
     promoted = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
     assert promoted is not None and promoted["model"]["id"] == new.model_id
     assert nodes["Model"] >= 2  # the old model stays on record, unpromoted
+
+
+def test_recommendation_api_is_consent_gated_and_explained(
+        retail_store: Store, tmp_path: Path, _isolated_env: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import create_key
+
+    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
+        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    settings = Settings(data_dir=_isolated_env, graph_name="t_embed_retail",
+                        api_keys_file=tmp_path / "keys.json")
+    bot = {"X-API-Key": create_key(settings.api_keys_file, "bot", ["chatbot:read"])}
+    other = {"X-API-Key": create_key(settings.api_keys_file, "x", ["ingest:write"])}
+    with TestClient(create_app(settings)) as client:
+        url = "/v1/customers/17850/recommendations?k=5"
+        assert client.get(url).status_code == 401
+        assert client.get(url, headers=other).status_code == 403
+        got = client.get(url, headers=bot)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        # the sample is imported with personalization consent (source import:online-retail)
+        assert body["personalized"] is True
+        assert body["consents"][0]["granted"] is True
+        assert body["consents"][0]["source"].startswith("import:")
+        assert len(body["items"]) == 5
+        for item in body["items"]:
+            path = item["reason"]["path"]
+            assert path[0] == {"label": "Customer", "type": None, "id": "17850", "name": None,
+                               "score": None}
+            assert path[-1]["id"] == item["product_id"]
+            assert item["reason"]["kind"] in ("similar_to_purchased",
+                                              "bought_by_similar_customers")
+
+        # withdraw consent: only non-personal popularity remains
+        withdraw = tmp_path / "withdraw.jsonl"
+        withdraw.write_text(json.dumps({
+            "type": "consent_changed", "event_id": "withdraw-17850", "customer_id": "17850",
+            "timestamp": "2012-01-01T00:00:00+00:00", "purpose": "personalization",
+            "granted": False, "source": "test"}) + "\n")
+        ingest_file(retail_store, withdraw, fmt="jsonl", dead_letter=tmp_path / "dl.jsonl")
+        gated = client.get(url, headers=bot).json()
+        assert gated["personalized"] is False
+        assert gated["consents"][0]["granted"] is False
+        assert {i["reason"]["kind"] for i in gated["items"]} == {"popular"}
+
+        similar = client.get("/v1/products/85123A/similar?k=3", headers=bot)
+        assert similar.status_code == 200 and len(similar.json()["items"]) == 3
+        assert similar.json()["items"][0]["reason"]["path"][1]["type"] == "SIMILAR"
+        assert client.get("/v1/products/nope/similar", headers=bot).status_code == 404
+        session = client.get("/v1/sessions/retail:536365/recommendations?k=4", headers=bot)
+        assert session.status_code == 200 and len(session.json()["items"]) == 4
