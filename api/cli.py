@@ -424,6 +424,26 @@ def recommend_cmd(
     sys.stderr.write(f"wrote {done} lines to {out}\n")
 
 
+@app.command("segment")
+@cli_errors
+def segment_cmd(
+    report: Annotated[Path | None, typer.Option(
+        help="Also write PNG plots here (elbow and silhouette, 2-D map, profiles).")] = None,
+    seed: Seed = 42,
+    quiet: Quiet = False,
+) -> None:
+    """RFM segments, behavioural clusters and co-purchase communities, written as IN_SEGMENT
+    to (:Segment) nodes; prints segment sizes as JSON."""
+    from embeddings.segments import run_segments
+    from graph.store import open_store
+
+    with open_store(_settings()) as store, _progress(quiet) as bar:
+        task = bar.add_task("segmenting", total=None)
+        result = run_segments(store, seed, report,
+                              progress=lambda m: bar.update(task, description=m))
+    typer.echo(json.dumps(result))
+
+
 @keys_app.command("create")
 @cli_errors
 def keys_create(

@@ -226,6 +226,7 @@ class Segment(Node):
     name: str
     size: int = 0
     model: str | None = None
+    profile: str | None = None  # JSON: mean R/F/M scores, medians of recency, orders, spend
 
 
 class Model(Node):
@@ -279,7 +280,8 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 
 
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
-ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity")
+ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity",
+                           "customer", "segment", "kind", "r", "f", "m", "profile")
 
 
 def property_keys() -> list[str]:

@@ -47,6 +47,14 @@ class Queries(QueryCatalog):
     popular_products: Query
     category_fallback: Query
     session_viewed: Query
+    customer_money: Query
+    customer_embeddings: Query
+    set_customer_rfm: Query
+    upsert_segments: Query
+    clear_segment_memberships: Query
+    drop_stale_segments: Query
+    assign_segments: Query
+    segment_sizes: Query
 
 
 @lru_cache

@@ -130,3 +130,26 @@ def test_recommendation_api_is_consent_gated_and_explained(
         assert client.get("/v1/products/nope/similar", headers=bot).status_code == 404
         session = client.get("/v1/sessions/retail:536365/recommendations?k=4", headers=bot)
         assert session.status_code == 200 and len(session.json()["items"]) == 4
+
+
+def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path: Path) -> None:
+    from embeddings.segments import run_segments
+
+    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
+        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    first = run_segments(retail_store, seed=3, report_dir=tmp_path / "report")
+    rows = retail_store.read(get_queries().segment_sizes)
+    buyers = sum(first["rfm"].values())
+    for kind in ("rfm", "cluster", "community"):
+        mine = [r for r in rows if r["kind"] == kind]
+        assert sum(r["members"] for r in mine) == buyers, kind
+        assert all(r["members"] == r["size"] for r in mine)
+    assert {r["name"] for r in rows if r["kind"] == "rfm"} <= {
+        "Champions", "Loyal", "Potential loyalists", "New customers", "At risk",
+        "Hibernating", "Need attention"}
+    assert first["cluster_k"] >= 2
+    for png in first["plots"]:
+        assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    before = counts(retail_store)
+    again = run_segments(retail_store, seed=3)
+    assert again["rfm"] == first["rfm"] and counts(retail_store) == before
