@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import consents, customers, events, health, sessions
+from api.routes import consents, customers, events, health, recommendations, sessions
 from api.rules import load_rules
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
 from graph.queries import get_queries
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(customers.router)
     app.include_router(consents.router)
+    app.include_router(recommendations.router)
 
     @app.exception_handler(CkgError)
     async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:

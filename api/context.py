@@ -85,7 +85,7 @@ class Popular:
             with self._lock:
                 if time.monotonic() - self._at > self._ttl:
                     self._rows = self._store.read_models(
-                        self._q.popular_products, PopularRow,
+                        self._q.recent_bestsellers, PopularRow,
                         {"window_ms": self._window_ms, "k": 50})
                     self._at = time.monotonic()
         return self._rows[:k]

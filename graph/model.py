@@ -193,6 +193,7 @@ class Product(Node):
     name: str | None = None
     price: float | None = None
     currency: str | None = None
+    popularity: float | None = None  # recent buyers scaled to [0, 1], set by `ckg embed`
 
 
 class Category(Node):
@@ -225,6 +226,7 @@ class Segment(Node):
     name: str
     size: int = 0
     model: str | None = None
+    profile: str | None = None  # JSON: mean R/F/M scores, medians of recency, orders, spend
 
 
 class Model(Node):
@@ -233,6 +235,7 @@ class Model(Node):
     params: str  # JSON text: both engines store maps only as strings
     seed: int
     metrics: str | None = None
+    snapshot: str | None = None  # JSON: what data the model was trained on
     created_at: int
     promoted: bool = False
     stale: bool = False
@@ -277,7 +280,8 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 
 
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
-ROW_KEYS: tuple[str, ...] = ("props", "category", "prev")
+ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity",
+                           "customer", "segment", "kind", "r", "f", "m", "profile")
 
 
 def property_keys() -> list[str]:

@@ -23,7 +23,7 @@ class Queries(QueryCatalog):
     raw_create: Query
     session_context: Query
     customer_profile: Query
-    popular_products: Query
+    recent_bestsellers: Query
     bench_session_ids: Query
     create_customer: Query
     upsert_pii: Query
@@ -42,6 +42,40 @@ class Queries(QueryCatalog):
     retention_sessions: Query
     retention_events: Query
     retention_delete: Query
+    # embeddings, recommendations, segments
+    purchase_interactions: Query
+    product_categories: Query
+    product_names: Query
+    set_product_embeddings: Query
+    set_customer_embeddings: Query
+    replace_product_similar: Query
+    replace_customer_similar: Query
+    drop_stale_product_similar: Query
+    drop_stale_customer_similar: Query
+    create_product_vector_index: Query
+    create_customer_vector_index: Query
+    upsert_model: Query
+    promote_model: Query
+    promoted_model: Query
+    similar_counts: Query
+    set_product_popularity: Query
+    customer_consent: Query
+    session_consent: Query
+    recommend_for_customer: Query
+    recommend_from_similar_customers: Query
+    recommend_for_session: Query
+    similar_products: Query
+    popular_products: Query
+    category_fallback: Query
+    session_viewed: Query
+    customer_money: Query
+    customer_embeddings: Query
+    set_customer_rfm: Query
+    upsert_segments: Query
+    clear_segment_memberships: Query
+    drop_stale_segments: Query
+    assign_segments: Query
+    segment_sizes: Query
 
 
 @lru_cache

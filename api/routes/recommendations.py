@@ -1,0 +1,49 @@
+"""Recommendations for the chatbot: per customer, per live session, and similar products.
+
+Personal answers are consent-gated (see embeddings/serving.py): without personalization
+consent in force the items are non-personal fallbacks and `personalized` is false; the consent
+records relied on are listed in every answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import ApiKey
+from api.deps import StoreDep, require
+from embeddings import serving
+from embeddings.serving import RecommendationsPublic
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+
+ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
+K = Annotated[int, Query(ge=1, le=100, description="How many items.")]
+CategoryFilter = Annotated[str | None, Query(
+    description="Restrict the popularity fallback to one category.")]
+
+
+@router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
+def customer_recommendations(
+    customer_id: str, store: StoreDep, _key: ChatbotKey, k: K = 10,
+    include_purchased: Annotated[bool, Query(
+        description="Also recommend products the customer already bought.")] = False,
+    category: CategoryFilter = None,
+) -> RecommendationsPublic:
+    """Products for a customer, each with the graph path that explains it."""
+    return serving.for_customer(store, customer_id, k, include_purchased, category)
+
+
+@router.get("/sessions/{session_id}/recommendations", response_model=RecommendationsPublic)
+def session_recommendations(session_id: str, store: StoreDep, _key: ChatbotKey, k: K = 10,
+                            category: CategoryFilter = None) -> RecommendationsPublic:
+    """Products for a live session, from what it is viewing now."""
+    return serving.for_session(store, session_id, k, category)
+
+
+@router.get("/products/{sku}/similar", response_model=RecommendationsPublic)
+def similar_products(sku: str, store: StoreDep, _key: ChatbotKey,
+                     k: K = 10) -> RecommendationsPublic:
+    """A product's nearest products by the promoted model (category fallback)."""
+    return serving.similar_products(store, sku, k)

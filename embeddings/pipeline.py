@@ -1,0 +1,287 @@
+"""`ckg embed` and `ckg evaluate`: project, walk, train, evaluate, write back, promote.
+
+Order matters: a candidate is evaluated (time split) before anything reaches the serving graph.
+Its Model node is always recorded; its vectors, SIMILAR edges and popularity are written back
+and it is promoted only when it is not worse than the promoted model on the same split (the
+promoted model's parameters are re-run on that split when its stored metrics came from another
+one). A model's id is a hash of its parameters, seed and data snapshot, so running `ckg embed`
+twice on the same data rewrites the same node and the same edges: counts do not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.evaluate import (
+    Metrics,
+    Scorer,
+    als_scorer,
+    evaluate_scorer,
+    item_knn_scorer,
+    new_item_cases,
+    popularity_scorer,
+)
+from embeddings.projection import DAY_MS, Interactions, load_interactions
+from embeddings.recommender import BlendParams, GraphRecommender, recent_popularity
+from embeddings.train import Embeddings, EmbedParams, embed, normalize, top_k_similar
+from graph.errors import CkgError, QueryError
+from graph.queries import get_queries
+from graph.store import Store
+
+MODEL_KIND = "node2vec"
+Progress = Callable[[str], None]
+
+
+class NotEnoughData(CkgError):
+    """The store holds too few purchases to train or to evaluate."""
+
+    reason = "not_enough_data"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Evaluation:
+    cutoff_ms: int
+    results: dict[str, Metrics]
+    split: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Identifies the split, so metrics from different splits are never compared."""
+        return json.dumps({"cutoff_ms": self.cutoff_ms, **self.split}, sort_keys=True)
+
+    def table(self) -> list[dict[str, Any]]:
+        return [{"recommender": name, **m.as_dict()} for name, m in self.results.items()]
+
+
+def naive_node2vec_scorer(train: Interactions, params: EmbedParams) -> Scorer:
+    """The starting point: customer-to-product cosine of plain node2vec (uniform walks on the
+    raw bipartite graph, one epoch), with the candidate's size and seed."""
+    naive = replace(params, p=1.0, q=1.0, epochs=1, half_life_days=0.0, with_categories=False)
+    emb, _ = embed(train, naive)
+    cu, pu = normalize(emb.customers), normalize(emb.products)
+
+    def score(rows: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        return np.asarray(cu[rows] @ pu.T, dtype=np.float64)
+
+    return score
+
+
+def graph_scorer(train: Interactions, params: EmbedParams, blend: BlendParams,
+                 progress: Progress = _quiet) -> GraphRecommender:
+    emb, _ = embed(train, params, progress)
+    return GraphRecommender(train, emb, blend)
+
+
+def evaluate(inter: Interactions, cutoff_ms: int, params: EmbedParams, blend: BlendParams,
+             baselines: bool = True, progress: Progress = _quiet) -> Evaluation:
+    """Train everything strictly before the cutoff; score new-item purchases after it."""
+    train, test = inter.split(cutoff_ms)
+    cases = new_item_cases(train, test)
+    if train.n_events == 0 or len(cases.customers) == 0:
+        raise NotEnoughData(
+            f"no customer bought something new after the cutoff ({train.n_events} purchases "
+            f"before it, {test.n_events} after)")
+    results: dict[str, Metrics] = {}
+    if baselines:
+        progress("baseline: popularity (last 90 days)")
+        results["popularity_90d"] = evaluate_scorer(popularity_scorer(train), train, cases)
+        progress("baseline: item-kNN (cosine on co-purchase)")
+        results["item_knn"] = evaluate_scorer(item_knn_scorer(train), train, cases)
+        progress("baseline: implicit ALS")
+        results["als"] = evaluate_scorer(als_scorer(train, seed=params.seed), train, cases)
+        progress("naive node2vec (uniform walks, raw graph, 1 epoch)")
+        results["node2vec_naive"] = evaluate_scorer(
+            naive_node2vec_scorer(train, params), train, cases)
+    progress("ckg: node2vec + co-purchase + recency")
+    rec = graph_scorer(train, params, blend, progress)
+    results["ckg"] = evaluate_scorer(rec.scores, train, cases)
+    split = {"train_purchases": train.n_events, "test_purchases": test.n_events}
+    return Evaluation(cutoff_ms, results, split)
+
+
+def default_cutoff(inter: Interactions, days: int = 90) -> int:
+    """The test period is the last `days` days of data, or the last quarter of a shorter
+    history, cut at a day boundary (UTC)."""
+    if inter.n_events == 0:
+        raise NotEnoughData("the store holds no purchases")
+    first, last = int(inter.at.min()), int(inter.at.max())
+    span = min(days * DAY_MS, (last - first) // 4)
+    return (last - span) // DAY_MS * DAY_MS
+
+
+def model_id(params: EmbedParams, blend: BlendParams, snapshot: dict[str, Any]) -> str:
+    text = json.dumps({"params": params.identity(), "blend": blend.as_dict(),
+                       "data": snapshot}, sort_keys=True)
+    return f"{MODEL_KIND}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@dataclass
+class EmbedReport:
+    model_id: str
+    promoted: bool
+    evaluation: Evaluation
+    incumbent: str | None
+    incumbent_metrics: Metrics | None
+    written: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "promoted": self.promoted,
+            "incumbent": self.incumbent,
+            "incumbent_metrics": (self.incumbent_metrics.as_dict()
+                                  if self.incumbent_metrics else None),
+            "evaluation": self.evaluation.table(),
+            "cutoff": self.evaluation.cutoff_ms,
+            "written": self.written,
+            "timings_s": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+def _metrics_from(stored: dict[str, Any], key: str) -> Metrics | None:
+    ev = stored.get("evaluation") or {}
+    if ev.get("key") != key or "ckg" not in ev.get("results", {}):
+        return None
+    m = ev["results"]["ckg"]
+    return Metrics(m["hr@10"], m["precision@10"], m["recall@10"], m["ndcg@10"], m["cases"])
+
+
+def _params_from(stored: dict[str, Any]) -> tuple[EmbedParams, BlendParams]:
+    p = json.loads(stored["params"])
+    return EmbedParams(**p["embed"]), BlendParams(**p["blend"])
+
+
+def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
+              cutoff_ms: int | None = None, force: bool = False, similar_k: int = 10,
+              progress: Progress = _quiet) -> EmbedReport:
+    q = get_queries()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    progress("reading purchases from the store")
+    inter = load_interactions(store)
+    timings["read_s"] = time.perf_counter() - t0
+    if inter.n_events == 0:
+        raise NotEnoughData("the store holds no purchases; ingest some first")
+    cutoff = cutoff_ms if cutoff_ms is not None else default_cutoff(inter)
+
+    t0 = time.perf_counter()
+    evaluation = evaluate(inter, cutoff, params, blend, baselines=True, progress=progress)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    candidate = evaluation.results["ckg"]
+
+    current = store.read_one(q.promoted_model, {"kind": MODEL_KIND})
+    incumbent = current["model"] if current else None
+    incumbent_metrics: Metrics | None = None
+    snapshot = inter.snapshot()
+    mid = model_id(params, blend, snapshot)
+    if incumbent is not None and incumbent["id"] != mid:
+        stored_metrics = json.loads(incumbent.get("metrics") or "{}")
+        incumbent_metrics = _metrics_from(stored_metrics, evaluation.key)
+        if incumbent_metrics is None:
+            progress("re-evaluating the promoted model's parameters on this split")
+            old_params, old_blend = _params_from(incumbent)
+            incumbent_metrics = evaluate(inter, cutoff, old_params, old_blend,
+                                         baselines=False).results["ckg"]
+    promoted = force or incumbent_metrics is None or candidate.not_worse_than(incumbent_metrics)
+
+    t0 = time.perf_counter()
+    progress("training on all purchases")
+    emb, _ = embed(inter, params, progress)
+    timings.update({f"full_{k}": v for k, v in emb.timings.items()})
+    timings["train_full_s"] = time.perf_counter() - t0
+
+    metrics = {"evaluation": {"key": evaluation.key, "cutoff_ms": cutoff,
+                              "results": {n: m.as_dict() for n, m in evaluation.results.items()}}}
+    store.write(q.upsert_model, {
+        "id": mid, "kind": MODEL_KIND,
+        "params": json.dumps({"embed": params.as_dict(), "blend": blend.as_dict()},
+                             sort_keys=True),
+        "seed": params.seed, "snapshot": json.dumps(snapshot, sort_keys=True),
+        "metrics": json.dumps(metrics, sort_keys=True),
+        "created_at": int(time.time() * 1000),
+    })
+    written: dict[str, int] = {}
+    if promoted:
+        t0 = time.perf_counter()
+        progress("writing vectors, SIMILAR edges and popularity back")
+        written = write_back(store, inter, emb, mid, similar_k, progress)
+        store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
+        store.checkpoint()
+        timings["write_back_s"] = time.perf_counter() - t0
+    return EmbedReport(mid, promoted, evaluation,
+                       incumbent["id"] if incumbent else None, incumbent_metrics, written,
+                       timings)
+
+
+def _similar_rows(ids: list[str], vectors: np.ndarray[Any, Any], known: np.ndarray[Any, Any],
+                  k: int) -> Iterator[dict[str, Any]]:
+    idx, sc = top_k_similar(vectors, known, k)
+    for i, x in enumerate(ids):
+        if not known[i]:
+            continue
+        yield {"id": x, "similar": [
+            {"id": ids[j], "score": round(float(s), 6), "rank": r + 1}
+            for r, (j, s) in enumerate(zip(idx[i].tolist(), sc[i].tolist(), strict=True))
+            if j >= 0]}
+
+
+def _vector_rows(ids: list[str], vectors: np.ndarray[Any, Any],
+                 known: np.ndarray[Any, Any]) -> Iterator[dict[str, Any]]:
+    for i, x in enumerate(ids):
+        if known[i]:
+            yield {"id": x, "vector": [round(float(v), 6) for v in vectors[i]]}
+
+
+def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: int,
+               progress: Progress = _quiet) -> dict[str, int]:
+    """Vectors, vector indexes, top-k SIMILAR edges replacing the previous model's, and the
+    recent popularity the cold-start fallback ranks by. Safe to repeat."""
+    q = get_queries()
+    batch = 1000
+    out: dict[str, int] = {}
+    for idx_query in (q.create_product_vector_index, q.create_customer_vector_index):
+        try:
+            store.write(idx_query)
+        except QueryError as exc:  # FalkorDB has no IF NOT EXISTS
+            if "already indexed" not in str(exc):
+                raise
+    progress("writing product vectors")
+    store.write_rows(q.set_product_embeddings,
+                     _vector_rows(inter.products, emb.products, emb.known_products),
+                     batch_size=batch)
+    progress("writing customer vectors")
+    store.write_rows(q.set_customer_embeddings,
+                     _vector_rows(inter.customers, emb.customers, emb.known_customers),
+                     batch_size=batch)
+    progress("replacing SIMILAR edges")
+    r = store.write_rows(q.replace_product_similar,
+                         _similar_rows(inter.products, emb.products, emb.known_products, k),
+                         {"model": mid}, batch_size=batch)
+    out["product_similar_created"] = r.counters.get("relationships_created", 0)
+    r = store.write_rows(q.replace_customer_similar,
+                         _similar_rows(inter.customers, emb.customers, emb.known_customers, k),
+                         {"model": mid}, batch_size=batch)
+    out["customer_similar_created"] = r.counters.get("relationships_created", 0)
+    store.write(q.drop_stale_product_similar, {"model": mid})
+    store.write(q.drop_stale_customer_similar, {"model": mid})
+    pop = recent_popularity(inter)
+    store.write_rows(q.set_product_popularity,
+                     ({"id": p, "popularity": round(float(v), 6)}
+                      for p, v in zip(inter.products, pop.tolist(), strict=True)),
+                     batch_size=5000)
+    out["products_embedded"] = int(emb.known_products.sum())
+    out["customers_embedded"] = int(emb.known_customers.sum())
+    return out

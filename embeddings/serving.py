@@ -1,0 +1,209 @@
+"""Online recommendations from the graph: named Cypher queries, consent gating, reasons as paths.
+
+Personal recommendations need the subject's personalization consent in force (the latest
+`Consent` with purpose personalization says granted). Without it only non-personal fallbacks
+are served: recent popularity, or popular products of a category the request names. Every
+answer lists the consent records it relied on, and every item carries the graph path behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from graph.errors import NotFound
+from graph.queries import get_queries
+from graph.store import Store
+
+PURPOSE = "personalization"
+ReasonKind = Literal["similar_to_purchased", "bought_by_similar_customers",
+                     "similar_to_viewed", "similar_product", "same_category", "popular"]
+
+
+class PathStepPublic(BaseModel):
+    """A node (`label`, `id`, `name`) or a relationship (`type`, `score`) on a reason path."""
+
+    label: str | None = None
+    type: str | None = None
+    id: str | None = None
+    name: str | None = None
+    score: float | None = None
+
+
+class ReasonPublic(BaseModel):
+    kind: ReasonKind
+    text: str
+    path: list[PathStepPublic]
+
+
+class RecommendationPublic(BaseModel):
+    product_id: str
+    name: str | None
+    score: float
+    reason: ReasonPublic
+
+
+class ConsentPublic(BaseModel):
+    purpose: str
+    granted: bool
+    consent_id: str | None
+    at: int | None
+    source: str | None
+    owner: str | None
+
+
+class RecommendationsPublic(BaseModel):
+    subject: str
+    personalized: bool
+    items: list[RecommendationPublic]
+    consents: list[ConsentPublic]
+
+
+def _name(x: Any) -> str:
+    return str(x) if x else "a product"
+
+
+def _consent(row: dict[str, Any]) -> ConsentPublic:
+    return ConsentPublic(purpose=PURPOSE, granted=bool(row.get("granted")),
+                       consent_id=row.get("consent_id"), at=row.get("at"),
+                       source=row.get("source"), owner=row.get("owner"))
+
+
+def _product_step(pid: str, name: str | None) -> PathStepPublic:
+    return PathStepPublic(label="Product", id=pid, name=name)
+
+
+def _popular(store: Store, k: int, category: str | None,
+             exclude: set[str]) -> list[RecommendationPublic]:
+    rows = store.read(get_queries().popular_products,
+                      {"k": k + len(exclude), "category": category})
+    out = []
+    for r in rows:
+        if r["product"] in exclude:
+            continue
+        path = [_product_step(r["product"], r["name"])]
+        text = "popular in recent weeks"
+        if category is not None:
+            path = [PathStepPublic(label="Category", id=category),
+                    PathStepPublic(type="IN_CATEGORY"), *path]
+            text = f"popular in {category}"
+        out.append(RecommendationPublic(product_id=r["product"], name=r["name"],
+                                  score=float(r["score"]),
+                                  reason=ReasonPublic(kind="popular", text=text, path=path)))
+    return out[:k]
+
+
+def popular(store: Store, k: int) -> list[RecommendationPublic]:
+    """Non-personal: the cold-start answer for anyone."""
+    return _popular(store, k, None, set())
+
+
+def _category(store: Store, ids: list[str], k: int) -> list[RecommendationPublic]:
+    rows = store.read(get_queries().category_fallback, {"ids": ids, "k": k})
+    return [RecommendationPublic(
+        product_id=r["product"], name=r["name"], score=float(r["score"]),
+        reason=ReasonPublic(kind="same_category", text=f"in {r['category']}, like what was viewed",
+                      path=[PathStepPublic(label="Category", id=r["category"]),
+                            PathStepPublic(type="IN_CATEGORY"),
+                            _product_step(r["product"], r["name"])]))
+        for r in rows]
+
+
+def _fill(items: list[RecommendationPublic], more: list[RecommendationPublic],
+          k: int) -> list[RecommendationPublic]:
+    seen = {i.product_id for i in items}
+    for m in more:
+        if len(items) >= k:
+            break
+        if m.product_id not in seen:
+            items.append(m)
+            seen.add(m.product_id)
+    return items
+
+
+def for_customer(store: Store, customer_id: str, k: int = 10, include_purchased: bool = False,
+                 category: str | None = None) -> RecommendationsPublic:
+    q = get_queries()
+    row = store.read_one(q.customer_consent, {"id": customer_id, "purpose": PURPOSE})
+    if row is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    consent = _consent(row)
+    items: list[RecommendationPublic] = []
+    if consent.granted:
+        params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
+        scored: dict[str, RecommendationPublic] = {}
+        for r in store.read(q.recommend_for_customer, params):
+            via = r["via"]
+            scored[r["product"]] = RecommendationPublic(
+                product_id=r["product"], name=r["name"], score=float(r["score"]),
+                reason=ReasonPublic(kind="similar_to_purchased",
+                              text=f"similar to {_name(via.get('name'))} you bought",
+                              path=[PathStepPublic(label="Customer", id=customer_id),
+                                    PathStepPublic(type="PURCHASED"),
+                                    _product_step(via["id"], via.get("name")),
+                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
+                                    _product_step(r["product"], r["name"])]))
+        for r in store.read(q.recommend_from_similar_customers, params):
+            if r["product"] in scored:
+                continue
+            via = r["via"]
+            scored[r["product"]] = RecommendationPublic(
+                product_id=r["product"], name=r["name"], score=0.5 * float(r["score"]),
+                reason=ReasonPublic(kind="bought_by_similar_customers",
+                              text="bought by customers like you",
+                              path=[PathStepPublic(label="Customer", id=customer_id),
+                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
+                                    PathStepPublic(label="Customer", id=via["id"]),
+                                    PathStepPublic(type="PURCHASED"),
+                                    _product_step(r["product"], r["name"])]))
+        items = sorted(scored.values(), key=lambda i: (-i.score, i.product_id))[:k]
+    items = _fill(items, _popular(store, k, category, set()), k)
+    return RecommendationsPublic(subject=customer_id, personalized=consent.granted, items=items,
+                           consents=[consent])
+
+
+def for_session(store: Store, session_id: str, k: int = 10,
+                category: str | None = None) -> RecommendationsPublic:
+    q = get_queries()
+    row = store.read_one(q.session_consent, {"id": session_id, "purpose": PURPOSE})
+    if row is None:
+        raise NotFound(f"no session {session_id!r}")
+    consent = _consent(row)
+    items: list[RecommendationPublic] = []
+    viewed: list[str] = []
+    if consent.granted:
+        for r in store.read(q.recommend_for_session, {"id": session_id, "k": k}):
+            via = r["via"]
+            items.append(RecommendationPublic(
+                product_id=r["product"], name=r["name"], score=float(r["score"]),
+                reason=ReasonPublic(kind="similar_to_viewed",
+                              text=f"similar to {_name(via.get('name'))} you viewed",
+                              path=[PathStepPublic(label="Session", id=session_id),
+                                    PathStepPublic(type="VIEWED"),
+                                    _product_step(via["id"], via.get("name")),
+                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
+                                    _product_step(r["product"], r["name"])])))
+        viewed = [r["product"] for r in store.read(q.session_viewed, {"id": session_id})]
+        if len(items) < k and viewed:
+            items = _fill(items, _category(store, viewed, k), k)
+    items = _fill(items, _popular(store, k, category, set(viewed)), k)
+    return RecommendationsPublic(subject=session_id, personalized=consent.granted, items=items,
+                           consents=[consent])
+
+
+def similar_products(store: Store, product_id: str, k: int = 10) -> RecommendationsPublic:
+    """Not personal: no consent involved. Falls back to the product's category."""
+    row = store.read_one(get_queries().similar_products, {"id": product_id, "k": k})
+    if row is None:
+        raise NotFound(f"no product {product_id!r}")
+    items = [RecommendationPublic(
+        product_id=s["id"], name=s.get("name"), score=float(s["score"]),
+        reason=ReasonPublic(kind="similar_product",
+                      text=f"often chosen with {_name(row['name'])}",
+                      path=[_product_step(product_id, row["name"]),
+                            PathStepPublic(type="SIMILAR", score=s["score"]),
+                            _product_step(s["id"], s.get("name"))]))
+        for s in row["similar"] if s.get("id") is not None]
+    items = _fill(items, _category(store, [product_id], k), k)
+    return RecommendationsPublic(subject=product_id, personalized=False, items=items, consents=[])

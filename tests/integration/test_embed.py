@@ -1,0 +1,155 @@
+"""`ckg embed` on the bundled real sample in the embedded store: write-back is idempotent,
+SIMILAR edges are replaced (never added), and promotion follows the evaluation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from embeddings.pipeline import MODEL_KIND, run_embed
+from embeddings.recommender import BlendParams
+from embeddings.train import EmbedParams
+from graph.queries import get_queries
+from graph.settings import Settings
+from graph.store import Store, open_store
+from ingest.datasets import RETAIL_SAMPLE
+from ingest.run import ingest_file
+
+FAST = EmbedParams(dimensions=16, num_walks=3, walk_length=10, epochs=1, seed=5)
+
+
+@pytest.fixture(scope="module")
+def retail_store(tmp_path_factory: pytest.TempPathFactory,
+                 _isolated_env: Path) -> Iterator[Store]:
+    """One graph with the December 2010 sample, shared by this module's tests (loading it
+    is the slow part)."""
+    s = Settings(data_dir=_isolated_env, graph_name="t_embed_retail")
+    store = open_store(s)
+    ingest_file(store, RETAIL_SAMPLE, fmt="online-retail",
+                dead_letter=tmp_path_factory.mktemp("dl") / "dl.jsonl")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def counts(store: Store) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    q = get_queries()
+    nodes = {r["label"]: r["nodes"] for r in store.read(q.node_counts)}
+    rels = {r["type"]: r["relationships"] for r in store.read(q.relationship_counts)}
+    return nodes, rels, store.read(q.similar_counts)
+
+
+def test_embed_twice_changes_no_count(retail_store: Store) -> None:
+    first = run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    assert first.promoted
+    assert first.written["products_embedded"] > 1000
+    after_first = counts(retail_store)
+    second = run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    assert second.model_id == first.model_id
+    assert counts(retail_store) == after_first
+    nodes, rels, similar = after_first
+    assert nodes["Model"] == 1
+    assert similar == [{"model": first.model_id, "edges": rels["SIMILAR"]}]
+    embedded = first.written["products_embedded"] + first.written["customers_embedded"]
+    assert rels["SIMILAR"] == 5 * embedded
+    model = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
+    assert model is not None and model["model"]["id"] == first.model_id
+    metrics = json.loads(model["model"]["metrics"])["evaluation"]["results"]
+    assert {"popularity_90d", "item_knn", "als", "ckg"} <= set(metrics)
+
+
+def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
+    current = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
+    old_id = (current["model"]["id"] if current
+              else run_embed(retail_store, FAST, BlendParams(), similar_k=5).model_id)
+    other = EmbedParams(**{**FAST.as_dict(), "seed": 6})
+    new = run_embed(retail_store, other, BlendParams(), similar_k=3, force=True)
+    assert new.model_id != old_id and new.promoted
+    nodes, rels, similar = counts(retail_store)
+    assert similar == [{"model": new.model_id, "edges": rels["SIMILAR"]}]
+    embedded = new.written["products_embedded"] + new.written["customers_embedded"]
+    assert rels["SIMILAR"] == 3 * embedded
+    promoted = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
+    assert promoted is not None and promoted["model"]["id"] == new.model_id
+    assert nodes["Model"] >= 2  # the old model stays on record, unpromoted
+
+
+def test_recommendation_api_is_consent_gated_and_explained(
+        retail_store: Store, tmp_path: Path, _isolated_env: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import create_key
+
+    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
+        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    settings = Settings(data_dir=_isolated_env, graph_name="t_embed_retail",
+                        api_keys_file=tmp_path / "keys.json")
+    bot = {"X-API-Key": create_key(settings.api_keys_file, "bot", ["chatbot:read"])}
+    other = {"X-API-Key": create_key(settings.api_keys_file, "x", ["ingest:write"])}
+    with TestClient(create_app(settings)) as client:
+        url = "/v1/customers/17850/recommendations?k=5"
+        assert client.get(url).status_code == 401
+        assert client.get(url, headers=other).status_code == 403
+        got = client.get(url, headers=bot)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        # the sample is imported with personalization consent (source import:online-retail)
+        assert body["personalized"] is True
+        assert body["consents"][0]["granted"] is True
+        assert body["consents"][0]["source"].startswith("import:")
+        assert len(body["items"]) == 5
+        for item in body["items"]:
+            path = item["reason"]["path"]
+            assert path[0] == {"label": "Customer", "type": None, "id": "17850", "name": None,
+                               "score": None}
+            assert path[-1]["id"] == item["product_id"]
+            assert item["reason"]["kind"] in ("similar_to_purchased",
+                                              "bought_by_similar_customers")
+
+        # withdraw consent: only non-personal popularity remains
+        withdraw = tmp_path / "withdraw.jsonl"
+        withdraw.write_text(json.dumps({
+            "type": "consent_changed", "event_id": "withdraw-17850", "customer_id": "17850",
+            "timestamp": "2012-01-01T00:00:00+00:00", "purpose": "personalization",
+            "granted": False, "source": "test"}) + "\n")
+        ingest_file(retail_store, withdraw, fmt="jsonl", dead_letter=tmp_path / "dl.jsonl")
+        gated = client.get(url, headers=bot).json()
+        assert gated["personalized"] is False
+        assert gated["consents"][0]["granted"] is False
+        assert {i["reason"]["kind"] for i in gated["items"]} == {"popular"}
+
+        similar = client.get("/v1/products/85123A/similar?k=3", headers=bot)
+        assert similar.status_code == 200 and len(similar.json()["items"]) == 3
+        assert similar.json()["items"][0]["reason"]["path"][1]["type"] == "SIMILAR"
+        assert client.get("/v1/products/nope/similar", headers=bot).status_code == 404
+        session = client.get("/v1/sessions/retail:536365/recommendations?k=4", headers=bot)
+        assert session.status_code == 200 and len(session.json()["items"]) == 4
+
+
+def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path: Path) -> None:
+    from embeddings.segments import run_segments
+
+    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
+        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    first = run_segments(retail_store, seed=3, report_dir=tmp_path / "report")
+    rows = retail_store.read(get_queries().segment_sizes)
+    buyers = sum(first["rfm"].values())
+    for kind in ("rfm", "cluster", "community"):
+        mine = [r for r in rows if r["kind"] == kind]
+        assert sum(r["members"] for r in mine) == buyers, kind
+        assert all(r["members"] == r["size"] for r in mine)
+    assert {r["name"] for r in rows if r["kind"] == "rfm"} <= {
+        "Champions", "Loyal", "Potential loyalists", "New customers", "At risk",
+        "Hibernating", "Need attention"}
+    assert first["cluster_k"] >= 2
+    for png in first["plots"]:
+        assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    before = counts(retail_store)
+    again = run_segments(retail_store, seed=3)
+    assert again["rfm"] == first["rfm"] and counts(retail_store) == before

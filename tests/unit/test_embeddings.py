@@ -1,0 +1,83 @@
+"""Projection, training and evaluation on small synthetic purchase data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embeddings.evaluate import Cases, new_item_cases, score_cases
+from embeddings.projection import DAY_MS, Interactions, build_graph, interactions_from_rows
+from embeddings.recommender import BlendParams, GraphRecommender
+from embeddings.train import EmbedParams, embed, top_k_similar
+
+
+def two_tribes(seed: int = 0) -> Interactions:
+    """Customers 0-29 buy products a0-a9, customers 30-59 buy b0-b9; times over 100 days."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(60):
+        tribe = "a" if c < 30 else "b"
+        for _ in range(8):
+            rows.append((f"u{c}", f"{tribe}{rng.integers(0, 10)}",
+                         int(rng.integers(0, 100)) * DAY_MS))
+    cats = [(f"a{i}", "cat-a") for i in range(10)] + [(f"b{i}", "cat-b") for i in range(10)]
+    return interactions_from_rows(rows, cats)
+
+
+SMALL = EmbedParams(dimensions=16, num_walks=20, walk_length=20, epochs=10, seed=7)
+
+
+def test_projection_is_symmetric_and_interned_in_sorted_order() -> None:
+    inter = two_tribes()
+    assert inter.customers == sorted(inter.customers)
+    g = build_graph(inter)
+    assert g.n_nodes == 60 + 20 + 2
+    for v in range(g.n_nodes):
+        row = g.indices[g.indptr[v]:g.indptr[v + 1]]
+        assert list(row) == sorted(row)
+        for u in row:
+            assert v in g.indices[g.indptr[u]:g.indptr[u + 1]]
+    assert g.tokens[0].startswith("c:") and g.tokens[-1] == "k:cat-b"
+
+
+def test_recency_weighting_halves_at_the_half_life() -> None:
+    rows = [("u1", "p1", 0), ("u1", "p2", 10 * DAY_MS)]
+    g = build_graph(interactions_from_rows(rows), half_life_days=10, with_categories=False)
+    w = dict(zip(g.indices[g.indptr[0]:g.indptr[1]].tolist(),
+                 g.weights[g.indptr[0]:g.indptr[1]].tolist(), strict=True))
+    assert w[1] == 0.5 and w[2] == 1.0  # p1 (node 1) is one half-life older than p2 (node 2)
+
+
+def test_same_seed_same_vectors_and_tribes_separate() -> None:
+    inter = two_tribes()
+    a, _ = embed(inter, SMALL)
+    b, _ = embed(inter, SMALL)
+    assert np.array_equal(a.products, b.products) and np.array_equal(a.customers, b.customers)
+    c, _ = embed(inter, EmbedParams(**{**SMALL.as_dict(), "seed": 8}))
+    assert not np.array_equal(a.products, c.products)
+    idx, _ = top_k_similar(a.products, a.known_products, 3)
+    tribe = [p[0] for p in inter.products]
+    same = sum(tribe[j] == tribe[i] for i in range(len(tribe)) for j in idx[i])
+    assert same >= 0.9 * idx.size
+
+
+def test_metrics_follow_their_definitions() -> None:
+    cases = Cases(np.array([0, 1], dtype=np.int32), [{5, 6}, {9}])
+    recs = np.array([[5, 1, 2, 3, 4, 0, 7, 8, 10, 11], [0, 1, 2, 3, 4, 5, 6, 7, 8, 12]])
+    m = score_cases(recs, cases)
+    assert m.hr == 0.5 and m.precision == 0.05 and m.recall == 0.25
+    ideal = 1 + 1 / np.log2(3)
+    assert abs(m.ndcg - (1 / ideal) / 2) < 1e-12
+
+
+def test_recommender_prefers_the_customers_tribe_and_skips_nothing_new() -> None:
+    inter = two_tribes()
+    train, test = inter.split(70 * DAY_MS)
+    cases = new_item_cases(train, test)
+    assert len(cases.customers) > 0
+    emb, _ = embed(train, SMALL)
+    rec = GraphRecommender(train, emb, BlendParams(popularity_weight=0.0))
+    rows = [inter.customers.index("u0"), inter.customers.index("u59")]
+    scores = rec.scores(np.array(rows, dtype=np.int32))
+    tribe_a = np.array([p.startswith("a") for p in inter.products])
+    assert scores[0, tribe_a].mean() > scores[0, ~tribe_a].mean()
+    assert scores[1, ~tribe_a].mean() > scores[1, tribe_a].mean()
