@@ -12,11 +12,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from graph.errors import NotFound
+from graph.consent import in_force
+from graph.errors import CustomerNotFound, ProductNotFound, SessionNotFound
+from graph.model import Purpose
 from graph.queries import get_queries
 from graph.store import Store
 
-PURPOSE = "personalization"
+PURPOSE: Purpose = "personalization"
+
+
+
 ReasonKind = Literal["similar_to_purchased", "bought_by_similar_customers",
                      "similar_to_viewed", "similar_product", "same_category", "popular"]
 
@@ -65,9 +70,11 @@ def _name(x: Any) -> str:
 
 
 def _consent(row: dict[str, Any]) -> ConsentPublic:
-    return ConsentPublic(purpose=PURPOSE, granted=bool(row.get("granted")),
-                       consent_id=row.get("consent_id"), at=row.get("at"),
-                       source=row.get("source"), owner=row.get("owner"))
+    """The decision in force by the one rule of graph/consent.py; none means not granted."""
+    rec = in_force(row.get("consents") or []).get(PURPOSE)
+    return ConsentPublic(purpose=PURPOSE, granted=bool(rec and rec.granted),
+                         consent_id=rec.id if rec else None, at=rec.at if rec else None,
+                         source=rec.source if rec else None, owner=row.get("owner"))
 
 
 def _product_step(pid: str, name: str | None) -> PathStepPublic:
@@ -127,7 +134,7 @@ def for_customer(store: Store, customer_id: str, k: int = 10, include_purchased:
     q = get_queries()
     row = store.read_one(q.customer_consent, {"id": customer_id, "purpose": PURPOSE})
     if row is None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise CustomerNotFound(f"no customer {customer_id!r}")
     consent = _consent(row)
     items: list[RecommendationPublic] = []
     if consent.granted:
@@ -168,7 +175,7 @@ def for_session(store: Store, session_id: str, k: int = 10,
     q = get_queries()
     row = store.read_one(q.session_consent, {"id": session_id, "purpose": PURPOSE})
     if row is None:
-        raise NotFound(f"no session {session_id!r}")
+        raise SessionNotFound(f"no session {session_id!r}")
     consent = _consent(row)
     items: list[RecommendationPublic] = []
     viewed: list[str] = []
@@ -196,7 +203,7 @@ def similar_products(store: Store, product_id: str, k: int = 10) -> Recommendati
     """Not personal: no consent involved. Falls back to the product's category."""
     row = store.read_one(get_queries().similar_products, {"id": product_id, "k": k})
     if row is None:
-        raise NotFound(f"no product {product_id!r}")
+        raise ProductNotFound(f"no product {product_id!r}")
     items = [RecommendationPublic(
         product_id=s["id"], name=s.get("name"), score=float(s["score"]),
         reason=ReasonPublic(kind="similar_product",

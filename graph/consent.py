@@ -26,6 +26,7 @@ class ConsentRecord(BaseModel):
     granted: bool
     at: int
     source: str | None = None
+    id: str | None = None
 
 
 def _supersedes(new: ConsentRecord, old: ConsentRecord) -> bool:

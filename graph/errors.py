@@ -53,3 +53,15 @@ class NotFound(CkgError):
     """A requested entity does not exist."""
 
     reason = "not_found"
+
+
+class CustomerNotFound(NotFound):
+    reason = "customer_not_found"
+
+
+class SessionNotFound(NotFound):
+    reason = "session_not_found"
+
+
+class ProductNotFound(NotFound):
+    reason = "product_not_found"

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.consent import PURPOSES, ConsentRecord, in_force
-from graph.errors import CkgError, NotFound
+from graph.errors import CkgError, CustomerNotFound
 from graph.model import Purpose
 from graph.privacy import normalize_email, normalize_phone, subject_hash, token
 from graph.queries import Queries
@@ -31,9 +31,6 @@ ERASED: tuple[tuple[str, str], ...] = (
     ("Order", "orders"), ("Query", "queries"),
 )
 
-
-class CustomerNotFound(NotFound):
-    reason = "customer_not_found"
 
 
 class ErasureIncomplete(CkgError):

@@ -12,12 +12,12 @@ from api.auth import ApiKey
 from api.context import consents_public, customer_summary
 from api.deps import PathId, ProfileKey, SettingsDep, StoreDep, require
 from api.schemas import CustomerPublic
+from graph.errors import CustomerNotFound
 from graph.model import EntityId, Purpose
 from graph.privacy import privacy_key
 from graph.queries import Queries
 from graph.records import CustomerRecord
 from graph.subjects import (
-    CustomerNotFound,
     ErasureReceipt,
     PiiFields,
     create_customer,

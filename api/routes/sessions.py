@@ -12,15 +12,12 @@ from fastapi.responses import PlainTextResponse
 from api.context import InvalidParameter, build_context, context_text, zone
 from api.deps import ChatbotKey, PathId, SettingsDep, StoreDep
 from api.schemas import ContextPublic, DeviceName, Verbosity
-from graph.errors import NotFound
+from graph.errors import SessionNotFound
 from graph.queries import Queries
 from graph.records import SessionContextRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
-
-class SessionNotFound(NotFound):
-    reason = "session_not_found"
 
 
 @router.get(

@@ -1,16 +1,19 @@
-// purpose: whether a session exists, who owns it (a customer, or an anonymous identity until
-//   it is linked) and the owner's consent in force for one purpose.
+// purpose: whether a session exists, who owns it (a customer, or an anonymous identity and the
+//   customer it was later linked to) and the owner's consent records for one purpose (rule as
+//   in customer_consent.cypher).
 // mode: read
 // params: $id, $purpose
 MATCH (s:Session {id: $id})
-OPTIONAL MATCH (o)-[:HAD_SESSION]->(s)
-WHERE o:Customer OR o:Identity
-OPTIONAL MATCH (o)-[:HAS_CONSENT]->(k:Consent)
-WHERE k.purpose = $purpose
-WITH s, o, k
-ORDER BY k.at DESC, k.id DESC
-WITH s, o, collect(k) AS ks
-RETURN s.id AS session, o.id AS owner, CASE WHEN o:Customer THEN 'Customer' ELSE 'Identity' END AS owner_label,
-  ks[0].id AS consent_id, ks[0].purpose AS purpose, ks[0].granted AS granted, ks[0].at AS at,
-  ks[0].source AS source
+OPTIONAL MATCH (s)<-[:HAD_SESSION]-(owner:Customer)
+OPTIONAL MATCH (s)<-[:HAD_SESSION]-(anon:Identity)
+OPTIONAL MATCH (anon)<-[:IDENTIFIED_BY]-(linked:Customer)
+WITH s, coalesce(owner, linked) AS c, anon
 LIMIT 1
+RETURN s.id AS session, coalesce(c.id, anon.id) AS owner,
+  CASE WHEN c IS NULL THEN 'Identity' ELSE 'Customer' END AS owner_label,
+  [(c)-[:HAS_CONSENT]->(own) WHERE own.purpose = $purpose |
+    own {.id, .purpose, .granted, .at, .source}]
+  + [(c)-[:IDENTIFIED_BY]->()-[:HAS_CONSENT]->(alias) WHERE alias.purpose = $purpose |
+    alias {.id, .purpose, .granted, .at, .source}]
+  + [(anon)-[:HAS_CONSENT]->(visitor) WHERE visitor.purpose = $purpose |
+    visitor {.id, .purpose, .granted, .at, .source}] AS consents
