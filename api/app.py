@@ -18,6 +18,7 @@ from api.errors import PayloadTooLarge
 from api.routes import consents, customers, events, health, recommendations, sessions
 from api.rules import load_rules
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
+from graph.privacy import install_log_masking
 from graph.queries import get_queries
 from graph.settings import Settings, get_settings
 from graph.store import open_store
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
+        install_log_masking()
         # a missing query file or a bad rules file stops start-up here, not at the first request
         app.state.settings = s
         app.state.queries = get_queries()

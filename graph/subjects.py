@@ -97,7 +97,7 @@ def record_consents(store: Store, q: Queries, customer_id: str,
 # --- customers and personal data ---------------------------------------------------------------
 
 class PiiFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[\d ()./-]{5,40}$")

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import ApiKey
-from api.deps import StoreDep, require
+from api.deps import PathId, StoreDep, require
 from embeddings import serving
 from embeddings.serving import RecommendationsPublic
 
@@ -26,7 +26,7 @@ CategoryFilter = Annotated[str | None, Query(
 
 @router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
 def customer_recommendations(
-    customer_id: str, store: StoreDep, _key: ChatbotKey, k: K = 10,
+    customer_id: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10,
     include_purchased: Annotated[bool, Query(
         description="Also recommend products the customer already bought.")] = False,
     category: CategoryFilter = None,
@@ -36,14 +36,14 @@ def customer_recommendations(
 
 
 @router.get("/sessions/{session_id}/recommendations", response_model=RecommendationsPublic)
-def session_recommendations(session_id: str, store: StoreDep, _key: ChatbotKey, k: K = 10,
+def session_recommendations(session_id: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10,
                             category: CategoryFilter = None) -> RecommendationsPublic:
     """Products for a live session, from what it is viewing now."""
     return serving.for_session(store, session_id, k, category)
 
 
 @router.get("/products/{sku}/similar", response_model=RecommendationsPublic)
-def similar_products(sku: str, store: StoreDep, _key: ChatbotKey,
+def similar_products(sku: PathId, store: StoreDep, _key: ChatbotKey,
                      k: K = 10) -> RecommendationsPublic:
     """A product's nearest products by the promoted model (category fallback)."""
     return serving.similar_products(store, sku, k)

@@ -1,0 +1,304 @@
+"""Privacy over real HTTP against the real embedded store: consent API, PII, export, erasure
+(receipt, verification, idempotence, what stays), retention, and the CLI commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.auth import SCOPES, create_key
+from graph.catalog import QueryCatalog
+from graph.settings import Settings
+from graph.store import Store
+
+_ids = itertools.count()
+
+
+def ev(event_type: str, ts: str, **fields: Any) -> dict[str, Any]:
+    return {"type": event_type, "event_id": f"p{next(_ids)}", "timestamp": ts, **fields}
+
+
+def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]:
+    """A customer with every kind of data: consent, anonymous browsing then login, search,
+    cart, purchase, return, chat, loyalty, profile."""
+    who = {"customer_id": cid}
+    visitor = {"anonymous_id": anon}
+    s1, s2 = f"{cid}-s1", f"{cid}-s2"
+    return [
+        ev("consent_changed", f"{day}T08:00:00Z", purpose="analytics", granted=True,
+           source="banner", **visitor),
+        ev("product_view", f"{day}T08:01:00Z", session_id=s1, product_id="shared-1",
+           category_id="lamps", dwell_ms=3000, **visitor),
+        ev("search", f"{day}T08:02:00Z", session_id=s1, query=f"query of {cid}", **visitor),
+        ev("search", f"{day}T08:02:30Z", session_id=s1, query="lamp", **visitor),
+        ev("add_to_cart", f"{day}T08:03:00Z", session_id=s1, product_id="shared-1", qty=1,
+           unit_price=10.0, currency="GBP", **visitor),
+        ev("page_view", f"{day}T08:04:00Z", session_id=s1, url="/login", **visitor, **who),
+        ev("consent_changed", f"{day}T08:05:00Z", purpose="personalization", granted=True,
+           source="banner", **who),
+        ev("purchase", f"{day}T08:06:00Z", session_id=s1, order_id=f"o-{cid}",
+           lines=[{"product_id": "shared-1", "qty": 1, "unit_price": 10.0, "name": "LAMP"},
+                  {"product_id": "shared-2", "qty": 2, "unit_price": 5.0}],
+           amount=20.0, currency="GBP", **who),
+        ev("cancellation", f"{day}T09:00:00Z", order_id=f"o-{cid}", kind="return",
+           lines=[{"product_id": "shared-2", "qty": 1, "unit_price": 5.0}], currency="GBP",
+           **who),
+        ev("chat_turn", f"{day}T10:00:00Z", session_id=s2, channel="chat",
+           intent="order_status", **who),
+        ev("loyalty_updated", f"{day}T10:01:00Z", points=100, tier="silver", **who),
+        ev("profile_updated", f"{day}T10:02:00Z", fields={"country": "GB"}, **who),
+    ]
+
+
+class Api:
+    def __init__(self, client: TestClient, keys: dict[str, str], settings: Settings) -> None:
+        self.client, self.keys, self.settings = client, keys, settings
+
+    def h(self, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[scope]}"}
+
+    def load(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        r = self.client.post("/v1/events", json={"events": events}, headers=self.h("ingest:write"))
+        assert r.status_code in (200, 422), r.text
+        return dict(r.json())
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.client.app.state.store  # type: ignore[attr-defined]
+        return store
+
+
+@pytest.fixture
+def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(data_dir=_isolated_env, graph_name=f"pv_{tmp_path.name[-12:]}",
+                        api_keys_file=tmp_path / "keys.json",
+                        privacy_key_file=tmp_path / "privacy.key")
+    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, keys, settings)
+
+
+def snapshot(store: Store, tq: QueryCatalog) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))
+
+
+def mentions(rows: list[dict[str, Any]], needles: set[str]) -> list[dict[str, Any]]:
+    return [r for r in rows if any(n in json.dumps(r, default=str) for n in needles)]
+
+
+def test_consent_api_history_and_defaults(api: Api) -> None:
+    r = api.client.post("/v1/customers", json={"id": "new-1"}, headers=api.h("ingest:write"))
+    assert (r.status_code, r.json()) == (201, {"id": "new-1", "created": True})
+    state = api.client.get("/v1/customers/new-1/consents", headers=api.h("privacy:admin")).json()
+    assert all(not c["granted"] for c in state["consents"])  # opt-in: nothing granted
+    assert {c["purpose"] for c in state["consents"]} == {
+        "personalization", "analytics", "marketing", "profiling", "sale_of_data"}
+    put = api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
+                         json={"consents": {"marketing": True, "sale_of_data": False},
+                               "source": "call-centre"})
+    assert put.status_code == 200, put.text
+    by = {c["purpose"]: c for c in put.json()["consents"]}
+    assert by["marketing"]["granted"] and "call-centre" in by["marketing"]["source"]
+    api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
+                   json={"consents": {"marketing": False}, "source": "unsubscribe-link"})
+    hist = api.client.get("/v1/customers/new-1/consents/history",
+                          headers=api.h("privacy:admin")).json()["history"]
+    marketing = [c for c in hist if c["purpose"] == "marketing"]
+    assert [c["granted"] for c in marketing] == [False, True, False]  # default, grant, withdraw
+    assert [c["source"].split(" ")[0] for c in marketing] == [
+        "default", "call-centre", "unsubscribe-link"]
+    bad = api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
+                         json={"consents": {"telepathy": True}, "source": "x"})
+    assert bad.status_code == 422
+    missing = api.client.get("/v1/customers/nobody/consents", headers=api.h("privacy:admin"))
+    assert missing.status_code == 404
+
+
+def test_consent_defaults_are_configurable(_isolated_env: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=_isolated_env, graph_name=f"pvd_{tmp_path.name[-10:]}",
+                        api_keys_file=tmp_path / "k.json", consent_defaults=["analytics"])
+    key = create_key(settings.api_keys_file, "a", ["ingest:write", "privacy:admin"])
+    with TestClient(create_app(settings)) as client:
+        h = {"Authorization": f"Bearer {key}"}
+        client.post("/v1/customers", json={"id": "c"}, headers=h)
+        by = {c["purpose"]: c["granted"] for c in
+              client.get("/v1/customers/c/consents", headers=h).json()["consents"]}
+    assert by["analytics"] is True and by["marketing"] is False
+
+
+def test_pii_lives_on_its_node_and_is_matched_by_token(api: Api, test_queries: QueryCatalog
+                                                       ) -> None:
+    r = api.client.post("/v1/customers", headers=api.h("ingest:write"), json={
+        "id": "c-pii", "pii": {"email": " Ann.Smith@Example.COM ", "phone": "+44 20 7946 0958",
+                               "name": "Ann Smith"},
+        "consents": {"personalization": True}})
+    assert r.status_code == 201, r.text
+    for body in ({"email": "ann.smith@example.com"}, {"phone": "+44 (20) 7946-0958"}):
+        found = api.client.post("/v1/customers/lookup", json=body, headers=api.h("chatbot:read"))
+        assert found.json() == {"customer_ids": ["c-pii"]}, body
+    nodes, _ = snapshot(api.store, test_queries)
+    holders = {r["label"] for r in mentions(nodes, {"ann.smith@example.com", "Ann Smith"})}
+    assert holders == {"PII"}  # nowhere else
+    pii = next(r["props"] for r in nodes if r["label"] == "PII")
+    assert len(pii["email_token"]) == 64 and pii["email_token"] != pii["email"]
+    profile = api.client.get("/v1/customers/c-pii", headers=api.h("chatbot:read")).text
+    assert "ann" not in profile.lower() and "7946" not in profile
+
+
+def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: QueryCatalog
+                                                     ) -> None:
+    api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
+    api.client.post("/v1/customers", json={"id": "c-1", "pii": {"email": "c1@example.com"}},
+                    headers=api.h("ingest:write"))
+    api.store.write(test_queries.get("test_derived_for_customer"),
+                    {"id": "c-1", "other": "c-2", "product": "shared-1",
+                     "similar_product": "shared-2"})
+    r = api.client.get("/v1/customers/c-1/export", headers=api.h("privacy:admin"))
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert set(doc["labels"]) >= {"Customer", "PII", "Identity", "Consent", "LoyaltyTier",
+                                  "Segment", "Product", "Order", "Session", "Event", "Cart",
+                                  "Query"}
+    assert doc["pii"][0]["email"] == "c1@example.com"
+    assert [c["purpose"] for c in doc["consents"]] == ["analytics", "personalization"]
+    assert doc["similar_customers"] == [{"score": 0.9, "model": "m1"}]  # not the other's id
+    assert {e["event"]["type"] for e in doc["session_events"]} >= {
+        "product_view", "search", "add_to_cart", "purchase", "chat_turn"}
+    assert "c-2" not in json.dumps(doc)
+    assert api.client.get("/v1/customers/c-1/export",
+                          headers=api.h("chatbot:read")).status_code == 403
+
+
+def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCatalog) -> None:
+    api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
+    api.client.post("/v1/customers", json={"id": "c-1", "pii": {"email": "c1@example.com"}},
+                    headers=api.h("ingest:write"))
+    api.store.write(test_queries.get("test_derived_for_customer"),
+                    {"id": "c-1", "other": "c-2", "product": "shared-1",
+                     "similar_product": "shared-2"})
+    other_before = api.client.get("/v1/customers/c-2/export", headers=api.h("privacy:admin"))
+    nodes_before, _ = snapshot(api.store, test_queries)
+
+    r = api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin"))
+    assert r.status_code == 200, r.text
+    receipt = r.json()
+    assert receipt["verified"] is True and receipt["already_erased"] is False
+    assert receipt["nodes"]["Customer"] == 1 and receipt["nodes"]["Session"] == 2
+    assert receipt["nodes"]["PII"] == 1 and receipt["nodes"]["Identity"] == 1
+    assert receipt["nodes"]["Query"] == 1  # its own query; "lamp" is shared with c-2
+    assert receipt["relationships"]["SIMILAR"] == 1 and receipt["relationships"]["IN_SEGMENT"] == 1
+    assert receipt["stale_models"] == 1
+    assert "c-1" not in json.dumps(receipt) and len(receipt["subject_hash"]) == 64
+
+    nodes, rels = snapshot(api.store, test_queries)
+    subject = {"c-1", "v-1", "c-1-s1", "c-1-s2", "o-c-1", "c1@example.com", "query of c-1"}
+    assert mentions(nodes, subject) == [] or all(
+        r["label"] == "Erasure" for r in mentions(nodes, subject))
+    assert mentions(rels, subject) == []
+    labels = {r["label"] for r in nodes}
+    assert {"Product", "Category", "LoyaltyTier", "Segment", "Model"} <= labels  # shared stay
+    assert next(r for r in nodes if r["id"] == "rfm:Champions")["props"]["size"] == 0
+    assert next(r for r in nodes if r["label"] == "Model")["props"]["stale"] is True
+    erasure = [r for r in nodes if r["label"] == "Erasure"]
+    assert len(erasure) == 1 and "c-1" not in json.dumps(erasure)
+    # other people's data is unchanged (c-2 lost only its SIMILAR edge *from* c-1)
+    other_after = api.client.get("/v1/customers/c-2/export", headers=api.h("privacy:admin"))
+    before, after = other_before.json(), other_after.json()
+    for part in ("customer", "pii", "identities", "consents", "purchases", "orders", "sessions",
+                 "session_events", "views", "searches", "carts"):
+        assert before[part] == after[part], part
+    assert len(nodes) == len(nodes_before) - sum(receipt["nodes"].values()) + 1  # + receipt
+    # idempotent
+    again = api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()
+    assert again["already_erased"] is True and again["subject_hash"] == receipt["subject_hash"]
+    assert again["nodes"] == receipt["nodes"]
+    assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
+    assert api.client.delete("/v1/customers/nobody",
+                             headers=api.h("privacy:admin")).status_code == 404
+
+
+def test_retention_drops_old_sessions_and_keeps_the_account(api: Api,
+                                                            test_queries: QueryCatalog) -> None:
+    api.load(person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new",
+                                                                  day="2011-12-01"))
+    from graph.subjects import retention
+
+    report = retention(api.store, api.client.app.state.queries, 180,  # type: ignore[attr-defined]
+                       as_of=1322697600000)  # 2011-12-01
+    assert report.sessions == 2 and report.events > 0
+    nodes, _ = snapshot(api.store, test_queries)
+    sessions = {r["id"] for r in nodes if r["label"] == "Session"}
+    assert sessions == {"c-new-s1", "c-new-s2"}
+    assert {r["id"] for r in nodes if r["label"] == "Customer"} >= {"c-old", "c-new"}
+    assert "o-c-old" in {r["id"] for r in nodes if r["label"] == "Order"}  # the account stays
+    again = retention(api.store, api.client.app.state.queries, 180,  # type: ignore[attr-defined]
+                      as_of=1322697600000)
+    assert (again.sessions, again.events) == (0, 0)
+
+
+PRIVACY_ROUTES = [
+    ("POST", "/v1/customers", {"ingest:write"}, {"id": "x-1"}),
+    ("PUT", "/v1/customers/x-1/pii", {"ingest:write"}, {"name": "X"}),
+    ("POST", "/v1/customers/lookup", {"chatbot:read", "privacy:admin"}, {"email": "a@b.c"}),
+    ("GET", "/v1/customers/x-1/consents", {"chatbot:read", "privacy:admin"}, None),
+    ("PUT", "/v1/customers/x-1/consents", {"privacy:admin", "ingest:write"},
+     {"consents": {"marketing": True}, "source": "t"}),
+    ("GET", "/v1/customers/x-1/consents/history", {"privacy:admin"}, None),
+    ("GET", "/v1/customers/x-1/export", {"privacy:admin"}, None),
+]
+
+
+def test_privacy_auth_matrix(api: Api) -> None:
+    api.client.post("/v1/customers", json={"id": "x-1"}, headers=api.h("ingest:write"))
+    for method, path, allowed, body in PRIVACY_ROUTES:
+        for scope in [None, *SCOPES]:
+            headers = {} if scope is None else api.h(str(scope))
+            r = api.client.request(method, path, headers=headers, json=body)
+            expected = 401 if scope is None else 403 if scope not in allowed else None
+            if expected is None:
+                assert r.status_code < 300, (method, path, scope, r.text)
+            else:
+                assert r.status_code == expected, (method, path, scope, r.text)
+    for other in ("chatbot:read", "ingest:write", "analyst:read"):
+        assert api.client.delete("/v1/customers/x-1", headers=api.h(other)).status_code == 403
+    assert api.client.delete("/v1/customers/x-1").status_code == 401
+
+
+def test_cli_export_erase_retention(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                    ) -> None:
+    from api.cli import app as cli
+    from graph.settings import get_settings
+
+    api.load(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
+    s = api.settings
+    for k, v in (("CKG_DATA_DIR", s.data_dir), ("CKG_GRAPH_NAME", s.graph_name),
+                 ("CKG_PRIVACY_KEY_FILE", s.privacy_key_file)):
+        monkeypatch.setenv(k, str(v))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        out = runner.invoke(cli, ["export", "c-1", "--out", str(tmp_path / "c1.json")])
+        assert out.exit_code == 0, out.output
+        assert json.loads((tmp_path / "c1.json").read_text())["customer"]["id"] == "c-1"
+        ids = tmp_path / "ids.txt"
+        ids.write_text("c-2\nnobody\nc-3\n")
+        out = runner.invoke(cli, ["erase", "--file", str(ids)])
+        assert out.exit_code == 4, out.output  # one unknown id: partial
+        lines = [json.loads(x) for x in out.output.splitlines()]
+        assert [x.get("verified") for x in lines] == [True, None, True]
+        # the API and the CLI agree on the subject hash: same key
+        again = api.client.delete("/v1/customers/c-2", headers=api.h("privacy:admin")).json()
+        assert again["already_erased"] and again["subject_hash"] == lines[0]["subject_hash"]
+        out = runner.invoke(cli, ["retention", "--days", "1", "--as-of", "2012-01-01"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.output)["sessions"] == 2  # c-1's two sessions
+    finally:
+        get_settings.cache_clear()
