@@ -25,6 +25,8 @@ class Queries(QueryCatalog):
     customer_profile: Query
     recent_bestsellers: Query
     bench_session_ids: Query
+    bare_erase: Query
+    bench_customer_ids: Query
     create_customer: Query
     upsert_pii: Query
     customer_by_token: Query

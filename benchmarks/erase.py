@@ -1,0 +1,90 @@
+"""Erasure speed: `erase` (collect, count, delete, receipt, verify, suppress) vs a bare delete.
+
+Loads the bundled real Online Retail sample (December 2010: customers with their sessions,
+events, orders and consents) twice into a fresh embedded store, as two graphs. Then erases the
+same seeded random customers: in one graph with `graph.subjects.erase`, in the other with a
+bare `DETACH DELETE` of the same node ids (`cypher/benchmarks/bare_erase.cypher`; the ids are
+collected beforehand and that collection is not timed). One JSON line: customers, median
+subgraph size, erasures_per_s, bare_per_s, ratio (erase time / bare time).
+
+    .venv/bin/python benchmarks/erase.py [--customers 200] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/ingest.py would shadow the `ingest` package: keep this folder off the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+
+from graph.embedded import EmbeddedServer
+from graph.privacy import privacy_key
+from graph.queries import get_queries
+from graph.settings import Settings
+from graph.store import open_store
+from graph.subjects import erase
+from ingest.datasets import RETAIL_SAMPLE
+from ingest.run import ingest_file
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    q = get_queries()
+    with tempfile.TemporaryDirectory(prefix="ckg-erasebench-") as tmp:
+        data = Path(tmp) / "data"
+        ours = Settings(data_dir=data, graph_name="ours", privacy_key_file=Path(tmp) / "k")
+        bare = ours.model_copy(update={"graph_name": "bare"})
+        try:
+            with open_store(ours) as a, open_store(bare) as b:
+                for store in (a, b):
+                    ingest_file(store, RETAIL_SAMPLE, fmt="online-retail",
+                                dead_letter=Path(tmp) / "dl")
+                ids = sorted(r["id"] for r in a.read(q.bench_customer_ids))
+                chosen = random.Random(args.seed).sample(ids, min(args.customers, len(ids)))
+                plans = []
+                for cid in chosen:
+                    row = b.read_one(q.erasure_collect, {"id": cid})
+                    assert row is not None
+                    plans.append({"customers": [cid], "pii": row["pii"],
+                                  **{k: sorted(set(row[k] or [])) for k in (
+                                      "identities", "consents", "sessions", "carts",
+                                      "events", "orders")}, "queries": []})
+                sizes = [sum(len(v) for v in p.values()) for p in plans]
+                key = privacy_key(ours)
+                t0 = time.perf_counter()
+                receipts = [erase(a, q, key, cid) for cid in chosen]
+                ours_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                for p in plans:
+                    b.write(q.bare_erase, p)
+                bare_s = time.perf_counter() - t0
+        finally:
+            EmbeddedServer(data).stop()
+    assert all(r.verified for r in receipts)
+    n = len(chosen)
+    print(json.dumps({
+        "customers": n,
+        "median_nodes_per_customer": statistics.median(sizes),
+        "max_nodes_per_customer": max(sizes),
+        "seconds": round(ours_s, 3),
+        "erasures_per_s": round(n / ours_s, 1),
+        "bare_seconds": round(bare_s, 3),
+        "bare_per_s": round(n / bare_s, 1),
+        "ratio": round(ours_s / bare_s, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
