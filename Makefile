@@ -43,8 +43,13 @@ demo: $(BIN)/.installed
 	$(BIN)/ckg store start
 	$(BIN)/ckg ingest ingest/samples/online-retail-sample.csv.gz --format online-retail || test $$? -eq 4
 	$(BIN)/ckg ingest ingest/samples/eshop-clickstream-sample.csv.gz --format eshop-clickstream || test $$? -eq 4
+	$(BIN)/ckg embed
+	$(BIN)/ckg segment
 	$(BIN)/ckg store status
+	@echo "A demo API key with every scope (shown once; its hash is in .ckg/api-keys.json):"
+	@$(BIN)/ckg keys create --name demo --scope chatbot:read --scope analyst:read --scope ingest:write --scope privacy:admin
 	@echo "API on http://127.0.0.1:8000/docs (Ctrl-C stops it; 'make store-stop' stops the store)"
+	@echo "Try: curl -H 'Authorization: Bearer <key>' 'http://127.0.0.1:8000/v1/sessions/retail:536365/context?format=text'"
 	$(BIN)/ckg serve --host 127.0.0.1 --port 8000
 
 clean:

@@ -270,8 +270,9 @@ def context_text(ctx: ContextPublic, max_tokens: int) -> str:
     """The prompt snippet: who, what now, what to say, what to offer — in that order."""
     s = ctx.session
     who = (f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor")
-    head = [f"Session {s.id}: {who} on {s.device or 'unknown device'} via "
-            f"{s.channel or 'unknown channel'}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
+    where = "".join((f" on {s.device}" if s.device and s.device != "unknown" else "",
+                     f" via {s.channel}" if s.channel else ""))
+    head = [f"Session {s.id}: {who}{where}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
             f" ({ctx.temporal.local_time[11:16]} {ctx.temporal.timezone}), {ctx.temporal.season}"]
     if not ctx.personalized:
         head.append("no personalization consent: do not use personal history")
@@ -295,7 +296,7 @@ def context_text(ctx: ContextPublic, max_tokens: int) -> str:
                   + (", abandoned" if s.cart.abandoned else "") + ")")
     sections = [
         Section("", ["; ".join(head)]),
-        Section("Say", [t.say for t in ctx.triggers]),
+        Section("Say", [t.say for t in ctx.triggers], sep=" "),
         Section("Now", [x for x in now if x]),
         Section(cart_label, cart),
         Section("Customer", profile),

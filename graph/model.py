@@ -148,6 +148,7 @@ class PII(Node):
     name: str | None = None
     email_token: str | None = None
     phone_token: str | None = None
+    updated_at: int | None = None
 
 
 class LoyaltyTier(Node):
@@ -238,14 +239,19 @@ class Model(Node):
     snapshot: str | None = None  # JSON: what data the model was trained on
     created_at: int
     promoted: bool = False
-    stale: bool = False
+    stale: bool = False  # trained with data of a subject erased since
+    stale_at: int | None = None
 
 
 class Erasure(Node):
+    """An erasure receipt: keyed hashes and counts only, never personal data."""
+
     id: str  # the subject hash
     subject_hash: str
+    aliases: list[str] = Field(default_factory=list)  # hashes of erased aliases: suppressed
     at: int
     counts: str  # JSON text
+    verified: bool | None = None
 
 
 NODE_MODELS: dict[Label, type[Node]] = {

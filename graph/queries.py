@@ -20,6 +20,7 @@ class Queries(QueryCatalog):
     identity_state: Query
     customer_tiers: Query
     ingest_batch: Query
+    owner_consents: Query
     raw_create: Query
     session_context: Query
     customer_profile: Query

@@ -73,6 +73,9 @@ RejectReason = Literal[
     "unexpected_field",
     # raised by source adapters for rows that are real data but not customer events
     "not_customer_activity",
+    # privacy policy at load time (ingest/loader.py, README "Privacy")
+    "erased_subject",
+    "no_analytics_consent",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal, Protocol
 
+from graph.consent import ConsentRecord, in_force
+from graph.privacy import privacy_key, subject_hash
 from graph.queries import get_queries
 from graph.store import Store
+from graph.subjects import suppressed
 from ingest.adapters import Adapter
 from ingest.events import (
     AddToCart,
@@ -41,6 +44,7 @@ from ingest.events import (
     Search,
     parse_event,
 )
+from ingest.normalize import epoch_ms
 from ingest.report import DeadLetter, Reconciliation
 from ingest.sources import SourceRecord
 
@@ -60,6 +64,20 @@ class Grouping(Protocol):
 
 def identity_id(anonymous_id: str) -> str:
     return f"anon:{anonymous_id}"
+
+
+# Tracking, as opposed to the account itself (orders, returns, consent, profile, loyalty):
+# stored only with analytics consent in force (README, "Privacy").
+BEHAVIOURAL = (ProductView, PageView, Search, AddToCart, RemoveFromCart, CheckoutStarted,
+               ChatTurn)
+
+
+def _owner_keys(e: Event) -> tuple[str, ...]:
+    """The owners whose consent decides about an event: its customer and its visitor id."""
+    keys = [f"c:{e.customer_id}"] if e.customer_id else []
+    if e.anonymous_id:
+        keys.append(f"i:{identity_id(e.anonymous_id)}")
+    return tuple(keys)
 
 
 def query_id(text: str) -> str:
@@ -186,6 +204,14 @@ class Planner:
                                    "move_sessions": []}
 
             owner_lists = {"customer": [cid] if cid else [], "identity": [iid] if iid else []}
+            # Loose events and consent records stay with the id they carry: whether a link
+            # to a customer came in the same batch or a later one must not matter.
+            own_iid = None if e.customer_id else iid or identity_id(e.anonymous_id or "")
+            own_lists = {"customer": [e.customer_id] if e.customer_id else [],
+                         "identity": [own_iid] if own_iid else []}
+            if own_iid is not None and own_iid not in identities:
+                identities[own_iid] = {"id": own_iid, "kind": "anon", "link_to": [], "at": at,
+                                       "move_sessions": []}
             sid = e.session_id
             props: Row = {"channel": e.channel, "device": e.device}
             products_about: list[str] = []
@@ -275,7 +301,7 @@ class Planner:
                     props["text"] = e.text
             elif isinstance(e, ConsentChanged):
                 consents.append({"id": e.event_id, "purpose": e.purpose, "granted": e.granted,
-                                 "at": at, "source": e.source, **owner_lists})
+                                 "at": at, "source": e.source, **own_lists})
                 props.update(purpose=e.purpose, granted=e.granted, source=e.source)
             elif isinstance(e, ProfileUpdated):
                 key = cid or iid or ""
@@ -294,8 +320,8 @@ class Planner:
                 "id": e.event_id, "type": e.type, "at": at,
                 "session": [sid] if sid else [],
                 # an event in a session reaches its owner through the session
-                "customer": [cid] if cid and not sid else [],
-                "identity": [iid] if iid and not sid else [],
+                "customer": own_lists["customer"] if not sid else [],
+                "identity": own_lists["identity"] if not sid else [],
                 "products": sorted(set(products_about)),
                 "props": {k: v for k, v in props.items() if v is not None},
             })
@@ -486,6 +512,9 @@ class Loader:
         so reading and validating the next batch overlaps with storing this one."""
         rec = Reconciliation()
         result = LoadResult(rec)
+        # the caller holds the ingestion lock, so no erasure lands while this load runs
+        self._privacy_key = privacy_key(self.store.settings)
+        self._suppressed = suppressed(self.store, self.q)
         batches: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
 
@@ -537,30 +566,91 @@ class Loader:
             except queue.Full:
                 continue
 
+    def _policy(self, events: list[Event], synthesized: list[Event]
+                ) -> dict[str, tuple[str, str]]:
+        """Which events the privacy policy refuses, with the reason: any event of an erased
+        subject (the suppression list), and behavioural events of an owner whose analytics
+        consent is not in force once this batch's own consent events are applied."""
+        refused: dict[str, tuple[str, str]] = {}
+        key = self._privacy_key
+        if self._suppressed:
+            for e in events:
+                subjects = [e.customer_id] if e.customer_id else []
+                if e.anonymous_id:
+                    subjects.append(identity_id(e.anonymous_id))
+                if any(subject_hash(key, x) in self._suppressed for x in subjects):
+                    refused[e.event_id] = ("erased_subject",
+                                           "this subject was erased; its events are refused")
+        behavioural = [e for e in events
+                       if isinstance(e, BEHAVIOURAL) and e.event_id not in refused]
+        if not behavioural:
+            return refused
+        customers = sorted({e.customer_id for e in behavioural if e.customer_id})
+        anons = sorted({identity_id(e.anonymous_id) for e in behavioural if e.anonymous_id})
+        history: dict[str, list[ConsentRecord]] = {}
+        for row in self.store.read(self.q.owner_consents, {
+                "customers": customers, "identities": anons, "purpose": "analytics"}):
+            history.setdefault(row["owner"], []).extend(
+                ConsentRecord.model_validate(r) for r in row["consents"] or [])
+        for c in [*synthesized, *events]:
+            if isinstance(c, ConsentChanged) and c.purpose == "analytics" \
+                    and c.event_id not in refused:
+                record = ConsentRecord(purpose="analytics", granted=c.granted,
+                                       at=epoch_ms(c.timestamp), source=c.source)
+                for owner in _owner_keys(c):
+                    history.setdefault(owner, []).append(record)
+        # an event carrying both ids links them within this batch too
+        linked: dict[str, set[str]] = defaultdict(set)
+        for e in events:
+            keys = _owner_keys(e)
+            if len(keys) == 2:
+                linked[keys[0]].add(keys[1])
+                linked[keys[1]].add(keys[0])
+        default = "analytics" in self.store.settings.consent_defaults
+        for e in behavioural:
+            owners = set(_owner_keys(e))
+            owners |= {k for o in list(owners) for k in linked.get(o, ())}
+            records = [r for owner in sorted(owners) for r in history.get(owner, [])]
+            decided = in_force(records).get("analytics")
+            if not (decided.granted if decided is not None else default):
+                refused[e.event_id] = ("no_analytics_consent",
+                                       "behavioural events need analytics consent in force")
+        return refused
+
     def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult) -> None:
         q = self.q
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
-        fresh: dict[str, Event] = {}
+        candidates: dict[str, tuple[list[SourceRecord], Event]] = {}
         extra: dict[str, Event] = {}
         for records, e in batch:
-            status: Literal["accepted", "duplicate"] = "accepted"
-            if e.event_id in stored or e.event_id in fresh:
+            if e.event_id in stored or e.event_id in candidates:
                 rec.duplicate(len(records))
-                status = "duplicate"
-            else:
-                fresh[e.event_id] = e
-                rec.accept(len(records))
-            for record in records:
-                self._note(record, Outcome(status, e.event_id))
-            if status == "duplicate":
+                for record in records:
+                    self._note(record, Outcome("duplicate", e.event_id))
                 continue
+            candidates[e.event_id] = (records, e)
             for s in self.synthesize(e) if self.synthesize else ():
                 extra.setdefault(s.event_id, s)
         if extra:
             known = {r["id"] for r in self.store.read(q.existing_events, {"ids": list(extra)})}
             for eid in known:
                 extra.pop(eid, None)
+        refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
+        fresh: dict[str, Event] = {}
+        for eid, (records, e) in candidates.items():
+            why = refused.get(eid)
+            if why is not None:
+                for record in records:
+                    self._reject(record, rec, why[0], why[1], record.data, eid)
+                continue
+            fresh[eid] = e
+            rec.accept(len(records))
+            for record in records:
+                self._note(record, Outcome("accepted", eid))
+        # import consent is stored only for owners whose own events are stored
+        owners = {_owner_keys(e) for e in fresh.values()}
+        extra = {k: s for k, s in extra.items() if _owner_keys(s) in owners}
         events = list(extra.values()) + list(fresh.values())
         if not events:
             return

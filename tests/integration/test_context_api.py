@@ -63,7 +63,10 @@ def consent(who: dict[str, str], granted: bool, ts: str, purpose: str = "persona
 
 def browsing(who: dict[str, str], session: str, device: str = "desktop",
              day: str = "2011-12-01", views: int = 5) -> list[dict[str, Any]]:
-    out = [ev("product_view", f"{day}T09:{i:02d}:00Z", session_id=session, device=device,
+    """A session of views, a search, a cart line and a chat turn, after the analytics consent
+    that lets ingestion store behaviour (personalization is each test's business)."""
+    out = [consent(who, True, f"{day}T08:00:00Z", purpose="analytics")]
+    out += [ev("product_view", f"{day}T09:{i:02d}:00Z", session_id=session, device=device,
               product_id=f"p{i}", dwell_ms=1000 * (i + 1), **who)
            for i in range(views)]
     out.append(ev("search", f"{day}T09:30:00Z", session_id=session, device=device,
@@ -92,8 +95,10 @@ def test_identified_with_consent_gets_everything(api: Api) -> None:
     cart = ctx["session"]["cart"]
     assert (cart["items"], cart["value"], cart["abandoned"]) == (2, 9.0, False)
     assert cart["idle_minutes"] == 9.0
-    assert ctx["consents"] == [{"purpose": "personalization", "granted": True,
-                                "at": "2011-11-01T00:00:00Z", "source": "test"}]
+    assert ctx["consents"] == [
+        {"purpose": "analytics", "granted": True, "at": "2011-12-01T08:00:00Z", "source": "test"},
+        {"purpose": "personalization", "granted": True, "at": "2011-11-01T00:00:00Z",
+         "source": "test"}]
     assert ctx["purpose"] == "personalization"
 
 
@@ -107,7 +112,7 @@ def test_consent_withdrawn_removes_personal_data_and_grant_restores_it(api: Api)
     assert ctx["session"]["intent"] is None and ctx["session"]["last_chat_intent"] is None
     assert all(not r["personal"] for r in ctx["recommendations"])
     assert [t["id"] for t in ctx["triggers"]] == ["cart_abandonment_reminder"]  # not personal
-    assert ctx["consents"][0]["granted"] is False
+    assert {c["purpose"]: c["granted"] for c in ctx["consents"]}["personalization"] is False
     text = api.context("s-1", at="2011-12-01T12:00:00Z", format="text")
     assert "p4" not in text and "red lantern" not in text
     assert "no personalization consent" in text
@@ -121,7 +126,8 @@ def test_consent_withdrawn_removes_personal_data_and_grant_restores_it(api: Api)
 def test_no_consent_at_all_means_not_personalized(api: Api) -> None:
     api.load(*browsing(CUST, "s-1"))
     ctx = api.context("s-1")
-    assert ctx["personalized"] is False and ctx["consents"] == []
+    assert ctx["personalized"] is False
+    assert [c["purpose"] for c in ctx["consents"]] == ["analytics"]
     assert ctx["session"]["views"] == []
     assert ctx["session"]["cart"]["items"] == 2  # the session's own cart is always there
 

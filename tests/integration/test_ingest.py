@@ -33,7 +33,7 @@ def load(store: Store, records: list[SourceRecord], tmp_path: Path, batch_size: 
 def test_small_file_builds_the_session_context_graph(store: Store, tmp_path: Path,
                                                      test_queries: QueryCatalog) -> None:
     rec = load(store, list(read_jsonl(SMALL)), tmp_path)
-    assert rec.as_dict()["accepted"] == 15 and rec.balanced
+    assert rec.as_dict()["accepted"] == 18 and rec.balanced
 
     view = store.read_one(test_queries.get("test_session_view"), {"id": "sess-A"})
     assert view is not None
@@ -71,7 +71,7 @@ def test_loading_twice_changes_nothing(store: Store, tmp_path: Path,
     first = load(store, list(read_jsonl(SMALL)), tmp_path)
     before = snapshot(store, test_queries)
     second = load(store, list(read_jsonl(SMALL)), tmp_path)
-    assert second.as_dict()["duplicates"] == first.as_dict()["accepted"] == 15
+    assert second.as_dict()["duplicates"] == first.as_dict()["accepted"] == 18
     assert second.accepted == 0
     assert snapshot(store, test_queries) == before
 

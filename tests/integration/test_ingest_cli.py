@@ -41,7 +41,7 @@ def test_exit_codes_and_dead_letter(tmp_path: Path) -> None:
     try:
         ok = ckg(data, "ingest", str(SMALL), "-q")
         assert ok.returncode == 0, ok.stderr
-        assert report(ok)["accepted"] == 15
+        assert report(ok)["accepted"] == 18
 
         mixed = tmp_path / "mixed.jsonl"
         mixed.write_text(SMALL.read_text().replace('"ev-0', '"ev-1') + "{oops\n")
@@ -49,7 +49,7 @@ def test_exit_codes_and_dead_letter(tmp_path: Path) -> None:
         partial = ckg(data, "ingest", str(mixed), "-q", "--dead-letter", str(dl))
         assert partial.returncode == 4, partial.stderr
         assert report(partial)["rejected_by_reason"] == {"invalid_json": 1}
-        assert json.loads(dl.read_text())["position"] == 16
+        assert json.loads(dl.read_text())["position"] == 19
 
         junk = tmp_path / "junk.jsonl"
         junk.write_text("nope\n[]\n")

@@ -302,3 +302,111 @@ def test_cli_export_erase_retention(api: Api, tmp_path: Path, monkeypatch: pytes
         assert json.loads(out.output)["sessions"] == 2  # c-1's two sessions
     finally:
         get_settings.cache_clear()
+
+
+def test_ingestion_honours_analytics_consent(api: Api) -> None:
+    who = {"customer_id": "c-quiet"}
+    events = [
+        ev("product_view", "2011-12-01T09:00:00Z", session_id="q-s1", product_id="p1", **who),
+        ev("search", "2011-12-01T09:01:00Z", session_id="q-s1", query="lamp", **who),
+        ev("purchase", "2011-12-01T09:02:00Z", session_id="q-s1", order_id="q-o1",
+           lines=[{"product_id": "p1", "qty": 1, "unit_price": 3.0}], amount=3.0,
+           currency="GBP", **who),
+    ]
+    out = api.load(events)
+    reasons = [i["reason"] for i in out["items"]]
+    assert reasons == ["no_analytics_consent", "no_analytics_consent", None]  # the order stays
+    dead = api.settings.data_dir.parent / "dead-letter" / "http.jsonl"
+    dl = [json.loads(x) for x in dead.read_text().splitlines()]
+    assert {d["record"]["event_id"] for d in dl if d["reason"] == "no_analytics_consent"} >= {
+        events[0]["event_id"], events[1]["event_id"]}
+    # once analytics consent is recorded, re-sending the refused events stores them
+    r = api.client.put("/v1/customers/c-quiet/consents", headers=api.h("privacy:admin"),
+                       json={"consents": {"analytics": True}, "source": "banner"})
+    assert r.status_code == 200
+    again = api.load(events)
+    assert [i["status"] for i in again["items"]] == ["accepted", "accepted", "duplicate"]
+    # and a withdrawal stops tracking from the next batch
+    api.client.put("/v1/customers/c-quiet/consents", headers=api.h("privacy:admin"),
+                   json={"consents": {"analytics": False}, "source": "banner"})
+    late = api.load([ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/",
+                        **who)])
+    assert late["items"][0]["reason"] == "no_analytics_consent"
+
+
+def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
+    api.load(person("c-1", "v-1"))
+    assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()[
+        "verified"]
+    late = api.load([
+        ev("page_view", "2011-12-05T09:00:00Z", session_id="late-1", url="/", customer_id="c-1"),
+        ev("consent_changed", "2011-12-05T09:00:00Z", purpose="analytics", granted=True,
+           source="x", anonymous_id="v-1"),  # the erased alias too
+        ev("consent_changed", "2011-12-05T09:00:00Z", purpose="analytics", granted=True,
+           source="x", customer_id="someone-else"),
+    ])
+    assert [i["reason"] for i in late["items"]] == ["erased_subject", "erased_subject", None]
+    assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
+
+
+def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> None:
+    import random
+    import threading
+
+    people = [f"cc-{i}" for i in range(12)]
+    api.load([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
+    doomed = sorted(random.Random(5).sample(people, 4))
+    sent: dict[str, set[str]] = {p: set() for p in people}
+    accepted: dict[str, set[str]] = {p: set() for p in people}
+    errors: list[str] = []
+
+    def ingest() -> None:
+        for round_ in range(6):
+            batch = []
+            for p in people:
+                e = ev("page_view", f"2011-12-0{2 + round_}T10:00:00Z", session_id=f"{p}-r{round_}",
+                       url="/", customer_id=p)
+                sent[p].add(e["event_id"])
+                batch.append(e)
+            r = api.client.post("/v1/events", json={"events": batch},
+                                headers=api.h("ingest:write"))
+            if r.status_code not in (200, 422):
+                errors.append(r.text)
+                return
+            for item, e in zip(r.json()["items"], batch, strict=True):
+                if item["status"] == "accepted":
+                    accepted[e["customer_id"]].add(e["event_id"])
+                elif e["customer_id"] not in doomed or item["reason"] != "erased_subject":
+                    errors.append(f"{e['customer_id']}: {item}")
+
+    def erase() -> None:
+        for p in doomed:
+            r = api.client.delete(f"/v1/customers/{p}", headers=api.h("privacy:admin"))
+            if r.status_code != 200 or not r.json()["verified"]:
+                errors.append(r.text)
+
+    threads = [threading.Thread(target=ingest), threading.Thread(target=erase)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+    nodes, rels = snapshot(api.store, test_queries)
+    for p in doomed:
+        i = people.index(p)
+        needles = {p, f"vv-{i}", f"{p}-s1", f"o-{p}"} | {f"{p}-r{r}" for r in range(6)}
+        assert [n for n in mentions(nodes, needles) if n["label"] != "Erasure"] == [], p
+        assert mentions(rels, needles) == [], p
+    assert {"shared-1", "shared-2"} <= {n["id"] for n in nodes if n["label"] == "Product"}
+    for p in people:
+        if p in doomed:
+            continue
+        doc = api.client.get(f"/v1/customers/{p}/export", headers=api.h("privacy:admin")).json()
+        stored = {x["event"]["id"] for x in doc["session_events"]}
+        assert accepted[p] == sent[p] and sent[p] <= stored, p  # nothing lost for the others
+        assert len(doc["session_events"]) == 7 + 6, p  # person(): 7 in sessions; + 6 rounds
+    # a late event for an erased id is refused
+    late = api.load([ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/",
+                        customer_id=doomed[0])])
+    assert late["items"][0]["reason"] == "erased_subject"

@@ -454,6 +454,9 @@ def test_every_reason_is_exercised() -> None:
         "unexpected_field",
         "bad_timestamp",
         "not_customer_activity",  # raised by the dataset adapters, see tests/unit/test_adapters.py
+        # raised by the loader's privacy policy, see tests/integration/test_privacy.py
+        "erased_subject",
+        "no_analytics_consent",
     }
     assert seen == set(REJECT_REASONS)
 
