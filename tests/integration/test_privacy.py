@@ -153,14 +153,20 @@ def test_pii_lives_on_its_node_and_is_matched_by_token(api: Api, test_queries: Q
     assert "ann" not in profile.lower() and "7946" not in profile
 
 
-def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: QueryCatalog
-                                                     ) -> None:
+def two_customers_with_everything(api: Api, test_queries: QueryCatalog) -> None:
+    """c-1 and c-2 with every kind of event, c-1 also with PII and derived data (a segment,
+    a SIMILAR edge to c-2, an embedding, a model)."""
     api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
     api.client.post("/v1/customers", json={"id": "c-1", "pii": {"email": "c1@example.com"}},
                     headers=api.h("ingest:write"))
     api.store.write(test_queries.get("test_derived_for_customer"),
                     {"id": "c-1", "other": "c-2", "product": "shared-1",
                      "similar_product": "shared-2"})
+
+
+def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: QueryCatalog
+                                                     ) -> None:
+    two_customers_with_everything(api, test_queries)
     r = api.client.get("/v1/customers/c-1/export", headers=api.h("privacy:admin"))
     assert r.status_code == 200, r.text
     doc = r.json()
@@ -178,12 +184,7 @@ def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: Que
 
 
 def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCatalog) -> None:
-    api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
-    api.client.post("/v1/customers", json={"id": "c-1", "pii": {"email": "c1@example.com"}},
-                    headers=api.h("ingest:write"))
-    api.store.write(test_queries.get("test_derived_for_customer"),
-                    {"id": "c-1", "other": "c-2", "product": "shared-1",
-                     "similar_product": "shared-2"})
+    two_customers_with_everything(api, test_queries)
     other_before = api.client.get("/v1/customers/c-2/export", headers=api.h("privacy:admin"))
     nodes_before, _ = snapshot(api.store, test_queries)
 
