@@ -129,6 +129,7 @@ class Planner:
         cart: dict[tuple[str, str], Row] = {}
         tiers: set[str] = set()
         purchased: dict[tuple[str, str], Row] = {}
+        buy_at: dict[tuple[str, str], int] = {}  # (customer, product) -> index in `events`
         orders: dict[str, Row] = {}
         consents: list[Row] = []
         profiles: dict[str, Row] = {}
@@ -158,9 +159,11 @@ class Planner:
                 count: int) -> None:
             if customer is None:
                 return
-            row = purchased.setdefault((customer, pid), {"customer": customer, "product": pid,
-                                                         "count": 0, "qty": 0, "amount": 0.0,
-                                                         "last_at": at})
+            key = (customer, pid)
+            if key not in purchased:  # the aggregate rides on the first line that has it
+                buy_at[key] = len(events)
+            row = purchased.setdefault(key, {"count": 0, "qty": 0, "amount": 0.0,
+                                             "last_at": at})
             row["count"] += count
             row["qty"] += qty
             row["amount"] = round(row["amount"] + amount, 4)
@@ -293,13 +296,20 @@ class Planner:
             events.append({
                 "id": e.event_id, "type": e.type, "at": at,
                 "session": [sid] if sid else [],
+                "first": False,
                 # an event in a session reaches its owner through the session
                 "customer": [cid] if cid and not sid else [],
                 "identity": [iid] if iid and not sid else [],
-                "products": sorted(set(products_about)),
+                "buyer": cid,
+                "lines": [{"product": pid, "bought": []} for pid in sorted(set(products_about))],
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
+        for key, row in purchased.items():
+            for line in events[buy_at[key]]["lines"]:
+                if line["product"] == key[1]:
+                    line["bought"].append(row)
+                    break
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
@@ -322,7 +332,6 @@ class Planner:
             "viewed": list(viewed.values()),
             "searched": list(searched.values()),
             "cart": list(cart.values()),
-            "purchased": list(purchased.values()),
             "orders": list(orders.values()),
             "consents": consents,
             "profiles": list(profiles.values()),
@@ -349,6 +358,7 @@ class Planner:
         links: list[Row] = []
         unlinks: list[Row] = []
         firsts: list[Row] = []
+        fresh = {e["id"]: e for e in new_events}
         for sid in sorted(touched):
             ordered = [eid for _, eid in sorted(set(by_session[sid]))]
             want = set(pairwise(ordered))
@@ -356,7 +366,11 @@ class Planner:
             have = {(a, b) for a, b in old_pairs if a in members}
             unlinks += [{"a": a, "b": b} for a, b in sorted(have - want)]
             links += [{"a": a, "b": b} for a, b in sorted(want - have)]
-            if old_first.get(sid) != [ordered[0]]:
+            if old_first.get(sid) == [ordered[0]]:
+                continue
+            if not old_first.get(sid) and ordered[0] in fresh:
+                fresh[ordered[0]]["first"] = True  # created with its event, no lookups
+            else:
                 firsts.append({"session": sid, "first": ordered[0],
                                "old": [x for x in old_first.get(sid, []) if x != ordered[0]]})
         return links, unlinks, firsts
