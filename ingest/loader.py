@@ -159,10 +159,10 @@ class Planner:
                 count: int) -> None:
             if customer is None:
                 return
-            key = (customer, pid)
-            if key not in purchased:  # the aggregate rides on the first line that has it
-                buy_at[key] = len(events)
-            row = purchased.setdefault(key, {"count": 0, "qty": 0, "amount": 0.0,
+            pair = (customer, pid)
+            if pair not in purchased:  # the aggregate rides on the first line that has it
+                buy_at[pair] = len(events)
+            row = purchased.setdefault(pair, {"count": 0, "qty": 0, "amount": 0.0,
                                              "last_at": at})
             row["count"] += count
             row["qty"] += qty
@@ -305,9 +305,9 @@ class Planner:
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
-        for key, row in purchased.items():
-            for line in events[buy_at[key]]["lines"]:
-                if line["product"] == key[1]:
+        for pair, row in purchased.items():
+            for line in events[buy_at[pair]]["lines"]:
+                if line["product"] == pair[1]:
                     line["bought"].append(row)
                     break
         links, unlinks, firsts = self._chains(events)
