@@ -300,16 +300,21 @@ class Planner:
                 # an event in a session reaches its owner through the session
                 "customer": [cid] if cid and not sid else [],
                 "identity": [iid] if iid and not sid else [],
+                # one entry per distinct product (ABOUT), and beside it the PURCHASED
+                # aggregate it carries, if any: flat lists keep the parameters small
                 "buyer": cid,
-                "lines": [{"product": pid, "bought": []} for pid in sorted(set(products_about))],
+                "products": sorted(set(products_about)) if len(products_about) > 1
+                else products_about,
+                "bought": [],
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
+        carriers: dict[int, dict[str, Row]] = defaultdict(dict)
         for pair, row in purchased.items():
-            for line in events[buy_at[pair]]["lines"]:
-                if line["product"] == pair[1]:
-                    line["bought"].append(row)
-                    break
+            carriers[buy_at[pair]][pair[1]] = row
+        for index, rows in carriers.items():
+            ev = events[index]
+            ev["bought"] = [[rows[pid]] if pid in rows else [] for pid in ev["products"]]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
