@@ -193,6 +193,8 @@ class Event(Node):
     amount: float | None = None
     currency: str | None = None
     outlier: bool = False
+    outlier_fields: list[str] | None = None  # see ingest/outliers.py
+    outlier_rule: str | None = None
 
 
 class Product(Node):

@@ -20,6 +20,7 @@ class Queries(QueryCatalog):
     identity_state: Query
     customer_tiers: Query
     ingest_batch: Query
+    mark_outliers: Query
     raw_create: Query
 
 

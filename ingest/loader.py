@@ -41,6 +41,9 @@ from ingest.events import (
     Search,
     parse_event,
 )
+from ingest.outliers import FIELDS as OUTLIER_FIELDS
+from ingest.outliers import RULE as OUTLIER_RULE
+from ingest.outliers import OutlierScan
 from ingest.report import DeadLetter, Reconciliation
 from ingest.sources import SourceRecord
 
@@ -394,6 +397,7 @@ class LoadResult:
     reconciliation: Reconciliation
     batches: int = 0
     seconds: float = 0.0
+    outliers: int = 0  # events marked as outliers (file loads)
     # per source position, when the caller asked for it (the HTTP API answers per item)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
 
@@ -404,7 +408,8 @@ class Loader:
     def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
                  keep_text: bool = False, adapter: Adapter | None = None,
                  synthesize: Callable[[Event], Iterable[Event]] | None = None,
-                 record_outcomes: bool = False, grouping: Grouping | None = None) -> None:
+                 record_outcomes: bool = False, grouping: Grouping | None = None,
+                 mark_outliers: bool = False) -> None:
         self.store = store
         self.dead_letter = dead_letter
         self.batch_size = batch_size
@@ -413,6 +418,9 @@ class Loader:
         self.synthesize = synthesize
         self.record_outcomes = record_outcomes
         self.grouping = grouping
+        # Outliers need the whole input as reference (ingest/outliers.py): a file load, not
+        # the API's small requests.
+        self.outliers = OutlierScan() if mark_outliers else None
         self.q = get_queries()
         self._outcomes: dict[int, Outcome] = {}
 
@@ -537,9 +545,21 @@ class Loader:
             stop.set()
             producer.join()
             self.dead_letter.flush()
+        if self.outliers is not None:
+            result.outliers = self._mark_outliers(self.outliers)
         rec.check()
         result.outcomes = self._outcomes
         return result
+
+    def _mark_outliers(self, scan: OutlierScan) -> int:
+        """After the last batch, when the reference is complete; re-running a load (after a
+        crash, or again) writes the same marks, so this needs no atomicity with the batches."""
+        rows = [{"id": eid, "fields": fields} for eid, fields in scan.marks().items()]
+        if rows:
+            self.store.write_rows(self.q.mark_outliers, rows,
+                                  {"fields": list(OUTLIER_FIELDS), "rule": OUTLIER_RULE},
+                                  batch_size=self.batch_size)
+        return len(rows)
 
     def _note(self, record: SourceRecord, outcome: Outcome) -> None:
         if self.record_outcomes:
@@ -561,6 +581,8 @@ class Loader:
         fresh: dict[str, Event] = {}
         extra: dict[str, Event] = {}
         for records, e in batch:
+            if self.outliers is not None:
+                self.outliers.add(e)
             status: Literal["accepted", "duplicate"] = "accepted"
             if e.event_id in stored or e.event_id in fresh:
                 rec.duplicate(len(records))
