@@ -17,12 +17,13 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 from graph.queries import get_queries
-from graph.store import Store
+from graph.store import Store, WriteResult
 from ingest.adapters import Adapter
 from ingest.events import (
     AddToCart,
@@ -384,6 +385,15 @@ class Planner:
         return links, unlinks, firsts
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch handed to the writer thread: its write, its event ids and what it touches."""
+
+    future: Future[WriteResult]
+    ids: frozenset[str]
+    keys: frozenset[str]
+
+
 @dataclass
 class Outcome:
     status: Literal["accepted", "duplicate", "rejected"]
@@ -533,16 +543,21 @@ class Loader:
 
         producer = threading.Thread(target=produce, name="ckg-ingest-parse", daemon=True)
         producer.start()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ckg-ingest-write")
+        pending: _InFlight | None = None
         try:
             while (item := batches.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 if item:
-                    self._write(item, rec, result)
+                    pending = self._write(item, rec, result, pending, writer)
                 if progress:
                     progress(sum(len(records) for records, _ in item))
+            if pending is not None:
+                self._finish(pending, result)
         finally:
             stop.set()
+            writer.shutdown(wait=True)  # never leave with a batch still being written
             producer.join()
             self.dead_letter.flush()
         if self.outliers is not None:
@@ -574,8 +589,17 @@ class Loader:
             except queue.Full:
                 continue
 
-    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult) -> None:
+    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult,
+               pending: _InFlight | None, writer: ThreadPoolExecutor) -> _InFlight | None:
+        """Plan this batch while the previous one (`pending`) is still being written.
+
+        The reads see the store without `pending`'s writes, so its event ids count as stored, and
+        when this batch touches a session, anonymous id or loyalty customer that `pending` also
+        touches, its reads wait for `pending` to be stored. Batches are stored one at a time, in
+        order.
+        """
         q = self.q
+        inflight = pending.ids if pending is not None else frozenset()
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
         fresh: dict[str, Event] = {}
@@ -584,7 +608,7 @@ class Loader:
             if self.outliers is not None:
                 self.outliers.add(e)
             status: Literal["accepted", "duplicate"] = "accepted"
-            if e.event_id in stored or e.event_id in fresh:
+            if e.event_id in stored or e.event_id in fresh or e.event_id in inflight:
                 rec.duplicate(len(records))
                 status = "duplicate"
             else:
@@ -598,19 +622,31 @@ class Loader:
                 extra.setdefault(s.event_id, s)
         if extra:
             known = {r["id"] for r in self.store.read(q.existing_events, {"ids": list(extra)})}
-            for eid in known:
+            for eid in known | (inflight & extra.keys()):
                 extra.pop(eid, None)
         events = list(extra.values()) + list(fresh.values())
         if not events:
-            return
+            return pending
         sessions = sorted({e.session_id for e in events if e.session_id})
         anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
         loyal = sorted({e.customer_id for e in events
                         if isinstance(e, LoyaltyUpdated) and e.customer_id})
+        keys = {*(f"s:{x}" for x in sessions), *(f"i:{x}" for x in anon),
+                *(f"c:{x}" for x in loyal)}
+        if pending is not None and not keys.isdisjoint(pending.keys):
+            self._finish(pending, result)
+            pending = None
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        written = self.store.write(q.ingest_batch, params)
+        if pending is not None:
+            self._finish(pending, result)
+        future = writer.submit(self.store.write, q.ingest_batch, params)
+        return _InFlight(future, frozenset(e.event_id for e in events), frozenset(keys))
+
+    @staticmethod
+    def _finish(pending: _InFlight, result: LoadResult) -> None:
+        written = pending.future.result()  # re-raises what the write raised
         result.batches += 1
         result.seconds += written.seconds
