@@ -5,7 +5,8 @@ quantities and unit prices, order amounts, cart quantities and prices, listed pr
 times, checkout values), a value is an outlier when it lies outside Tukey's fences with k = 3 on
 `log1p(value)`: amounts and quantities are skewed over orders of magnitude, so fences on the raw
 values would flag every wholesale order, while on the log scale they flag the values that are
-off by a factor (online-retail: a line of 80,995 units where the middle half is 2-12).
+off by a factor (online-retail: half of all order lines are 1-12 units, so the upper fence is
+3,569 units and the line of 74,215 units is marked, a 480-unit line is not).
 
 The reference is the whole input of one load: every valid event of the file, counted once by
 id, whether it is new or already stored. So the marks do not depend on batch boundaries, input
