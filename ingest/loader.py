@@ -640,9 +640,10 @@ class Loader:
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
+        prepared = self.store.prepare_write(q.ingest_batch, params)  # encoded here, overlapped
         if pending is not None:
             self._finish(pending, result)
-        future = writer.submit(self.store.write, q.ingest_batch, params)
+        future = writer.submit(self.store.write_prepared, prepared)
         return _InFlight(future, frozenset(e.event_id for e in events), frozenset(keys))
 
     @staticmethod
