@@ -281,6 +281,7 @@ def ingest_cmd(
         )
     report = result.reconciliation.as_dict()
     report["dead_letter"] = str(dl_path) if report["rejected"] else None
+    report["outliers_marked"] = result.outliers
     typer.echo(json.dumps(report))
     if report["status"] == "partial":
         raise typer.Exit(EXIT_PARTIAL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -95,6 +96,12 @@ def rel_type(value: str) -> RelType:
 _ID_RE = re.compile(r"^[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]{0,254}[^\x00-\x1f\x7f\s])?$")
 
 
+@lru_cache(maxsize=1 << 16)
+def _id_ok(value: str) -> bool:
+    """Memoised: a load checks the same product and customer ids hundreds of times."""
+    return _ID_RE.fullmatch(value) is not None
+
+
 def check_id(value: str) -> str:
     """Ids are 1-256 characters, no control characters, no leading or trailing white space.
 
@@ -102,7 +109,7 @@ def check_id(value: str) -> str:
     space, or hold control characters (FalkorDB issues #647, #1340): such an id would be stored
     but never found again, so it is refused at the edge instead.
     """
-    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+    if not isinstance(value, str) or len(value) > 256 or not _id_ok(value):
         raise ValueError(
             "ids are 1-256 characters without control characters or surrounding white space"
         )
@@ -187,6 +194,8 @@ class Event(Node):
     amount: float | None = None
     currency: str | None = None
     outlier: bool = False
+    outlier_fields: list[str] | None = None  # see ingest/outliers.py
+    outlier_rule: str | None = None
 
 
 class Product(Node):
@@ -287,7 +296,8 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
 ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity",
-                           "customer", "segment", "kind", "r", "f", "m", "profile")
+                           "customer", "segment", "kind", "r", "f", "m", "profile", "buyer",
+                           "bought")
 
 
 def property_keys() -> list[str]:

@@ -21,6 +21,7 @@ class Queries(QueryCatalog):
     customer_tiers: Query
     ingest_batch: Query
     owner_consents: Query
+    mark_outliers: Query
     raw_create: Query
     session_context: Query
     customer_profile: Query

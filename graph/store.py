@@ -57,6 +57,19 @@ class WriteResult:
                 self.counters[k] = self.counters.get(k, 0) + int(v)
 
 
+@dataclass(frozen=True)
+class PreparedWrite:
+    """A write with its parameters checked and, where the engine has one, in wire form.
+
+    Encoding a large batch takes Python time; preparing the next write while the store runs the
+    current one overlaps the two (`Store.prepare_write`, then `Store.write_prepared`).
+    """
+
+    query: Query
+    params: dict[str, Any]
+    encoded: str | None = None
+
+
 def chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
     it = iter(rows)
     while batch := list(islice(it, size)):
@@ -83,9 +96,13 @@ class Store(ABC):
     # -- engine primitives -----------------------------------------------------------------
     @abstractmethod
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool
+        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
     ) -> tuple[list[Row], dict[str, int]]:
-        """Run one statement; return rows and write counters."""
+        """Run one statement; return rows and write counters. `encoded`: from `_encode`."""
+
+    def _encode(self, params: Mapping[str, Any]) -> str | None:
+        """The parameters in the engine's wire form, or None when it has none."""
+        return None
 
     @abstractmethod
     def close(self) -> None: ...
@@ -134,8 +151,19 @@ class Store(ABC):
 
     def write(self, query: Query, params: Mapping[str, Any] | None = None) -> WriteResult:
         q = _check_query(query)
+        return self.write_prepared(PreparedWrite(q, self._params(q, params)))
+
+    def prepare_write(self, query: Query, params: Mapping[str, Any] | None = None
+                      ) -> PreparedWrite:
+        q = _check_query(query)
+        checked = self._params(q, params)
+        return PreparedWrite(q, checked, self._encode(checked))
+
+    def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
+        q = _check_query(prepared.query)
         started = time.perf_counter()
-        rows, counters = self._run(q.text_for(self.engine), self._params(q, params), write=True)
+        rows, counters = self._run(q.text_for(self.engine), prepared.params, write=True,
+                                   encoded=prepared.encoded)
         result = WriteResult(rows=1, batches=1, returned=rows)
         result.add(counters)
         result.seconds = time.perf_counter() - started
@@ -314,10 +342,13 @@ class FalkorStore(Store):
         self._connect(info.host, info.port, info.password)
         return True
 
+    def _encode(self, params: Mapping[str, Any]) -> str | None:
+        return params_header(params) if params else ""
+
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool
+        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
     ) -> tuple[list[Row], dict[str, int]]:
-        header = params_header(params) if params else ""
+        header = encoded if encoded is not None else self._encode(params)
         query, args = (header + text, None) if header is not None else (text, dict(params))
         if args is not None:
             _check_param(args)
@@ -448,7 +479,7 @@ class Neo4jStore(Store):
         return QueryError(str(exc))
 
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool
+        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
     ) -> tuple[list[Row], dict[str, int]]:
         neo4j = self._neo4j
 

@@ -17,6 +17,7 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal, Protocol
@@ -24,7 +25,7 @@ from typing import Any, Literal, Protocol
 from graph.consent import ConsentRecord, in_force
 from graph.privacy import privacy_key, subject_hash
 from graph.queries import get_queries
-from graph.store import Store
+from graph.store import Store, WriteResult
 from graph.subjects import suppressed
 from ingest.adapters import Adapter
 from ingest.events import (
@@ -45,6 +46,9 @@ from ingest.events import (
     parse_event,
 )
 from ingest.normalize import epoch_ms
+from ingest.outliers import FIELDS as OUTLIER_FIELDS
+from ingest.outliers import RULE as OUTLIER_RULE
+from ingest.outliers import OutlierScan
 from ingest.report import DeadLetter, Reconciliation
 from ingest.sources import SourceRecord
 
@@ -147,6 +151,7 @@ class Planner:
         cart: dict[tuple[str, str], Row] = {}
         tiers: set[str] = set()
         purchased: dict[tuple[str, str], Row] = {}
+        buy_at: dict[tuple[str, str], int] = {}  # (customer, product) -> index in `events`
         orders: dict[str, Row] = {}
         consents: list[Row] = []
         profiles: dict[str, Row] = {}
@@ -176,9 +181,11 @@ class Planner:
                 count: int) -> None:
             if customer is None:
                 return
-            row = purchased.setdefault((customer, pid), {"customer": customer, "product": pid,
-                                                         "count": 0, "qty": 0, "amount": 0.0,
-                                                         "last_at": at})
+            pair = (customer, pid)
+            if pair not in purchased:  # the aggregate rides on the first line that has it
+                buy_at[pair] = len(events)
+            row = purchased.setdefault(pair, {"count": 0, "qty": 0, "amount": 0.0,
+                                             "last_at": at})
             row["count"] += count
             row["qty"] += qty
             row["amount"] = round(row["amount"] + amount, 4)
@@ -319,13 +326,25 @@ class Planner:
             events.append({
                 "id": e.event_id, "type": e.type, "at": at,
                 "session": [sid] if sid else [],
+                "first": False,
                 # an event in a session reaches its owner through the session
                 "customer": own_lists["customer"] if not sid else [],
                 "identity": own_lists["identity"] if not sid else [],
-                "products": sorted(set(products_about)),
+                # one entry per distinct product (ABOUT), and beside it the PURCHASED
+                # aggregate it carries, if any: flat lists keep the parameters small
+                "buyer": cid,
+                "products": sorted(set(products_about)) if len(products_about) > 1
+                else products_about,
+                "bought": [],
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
+        carriers: dict[int, dict[str, Row]] = defaultdict(dict)
+        for pair, row in purchased.items():
+            carriers[buy_at[pair]][pair[1]] = row
+        for index, rows in carriers.items():
+            ev = events[index]
+            ev["bought"] = [[rows[pid]] if pid in rows else [] for pid in ev["products"]]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
@@ -348,7 +367,6 @@ class Planner:
             "viewed": list(viewed.values()),
             "searched": list(searched.values()),
             "cart": list(cart.values()),
-            "purchased": list(purchased.values()),
             "orders": list(orders.values()),
             "consents": consents,
             "profiles": list(profiles.values()),
@@ -375,6 +393,7 @@ class Planner:
         links: list[Row] = []
         unlinks: list[Row] = []
         firsts: list[Row] = []
+        fresh = {e["id"]: e for e in new_events}
         for sid in sorted(touched):
             ordered = [eid for _, eid in sorted(set(by_session[sid]))]
             want = set(pairwise(ordered))
@@ -382,10 +401,23 @@ class Planner:
             have = {(a, b) for a, b in old_pairs if a in members}
             unlinks += [{"a": a, "b": b} for a, b in sorted(have - want)]
             links += [{"a": a, "b": b} for a, b in sorted(want - have)]
-            if old_first.get(sid) != [ordered[0]]:
+            if old_first.get(sid) == [ordered[0]]:
+                continue
+            if not old_first.get(sid) and ordered[0] in fresh:
+                fresh[ordered[0]]["first"] = True  # created with its event, no lookups
+            else:
                 firsts.append({"session": sid, "first": ordered[0],
                                "old": [x for x in old_first.get(sid, []) if x != ordered[0]]})
         return links, unlinks, firsts
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch handed to the writer thread: its write, its event ids and what it touches."""
+
+    future: Future[WriteResult]
+    ids: frozenset[str]
+    keys: frozenset[str]
 
 
 @dataclass
@@ -401,6 +433,7 @@ class LoadResult:
     reconciliation: Reconciliation
     batches: int = 0
     seconds: float = 0.0
+    outliers: int = 0  # events marked as outliers (file loads)
     # per source position, when the caller asked for it (the HTTP API answers per item)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
 
@@ -411,7 +444,8 @@ class Loader:
     def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
                  keep_text: bool = False, adapter: Adapter | None = None,
                  synthesize: Callable[[Event], Iterable[Event]] | None = None,
-                 record_outcomes: bool = False, grouping: Grouping | None = None) -> None:
+                 record_outcomes: bool = False, grouping: Grouping | None = None,
+                 mark_outliers: bool = False) -> None:
         self.store = store
         self.dead_letter = dead_letter
         self.batch_size = batch_size
@@ -420,6 +454,9 @@ class Loader:
         self.synthesize = synthesize
         self.record_outcomes = record_outcomes
         self.grouping = grouping
+        # Outliers need the whole input as reference (ingest/outliers.py): a file load, not
+        # the API's small requests.
+        self.outliers = OutlierScan() if mark_outliers else None
         self.q = get_queries()
         self._outcomes: dict[int, Outcome] = {}
 
@@ -537,21 +574,38 @@ class Loader:
 
         producer = threading.Thread(target=produce, name="ckg-ingest-parse", daemon=True)
         producer.start()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ckg-ingest-write")
+        pending: _InFlight | None = None
         try:
             while (item := batches.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 if item:
-                    self._write(item, rec, result)
+                    pending = self._write(item, rec, result, pending, writer)
                 if progress:
                     progress(sum(len(records) for records, _ in item))
+            if pending is not None:
+                self._finish(pending, result)
         finally:
             stop.set()
+            writer.shutdown(wait=True)  # never leave with a batch still being written
             producer.join()
             self.dead_letter.flush()
+        if self.outliers is not None:
+            result.outliers = self._mark_outliers(self.outliers)
         rec.check()
         result.outcomes = self._outcomes
         return result
+
+    def _mark_outliers(self, scan: OutlierScan) -> int:
+        """After the last batch, when the reference is complete; re-running a load (after a
+        crash, or again) writes the same marks, so this needs no atomicity with the batches."""
+        rows = [{"id": eid, "fields": fields} for eid, fields in scan.marks().items()]
+        if rows:
+            self.store.write_rows(self.q.mark_outliers, rows,
+                                  {"fields": list(OUTLIER_FIELDS), "rule": OUTLIER_RULE},
+                                  batch_size=self.batch_size)
+        return len(rows)
 
     def _note(self, record: SourceRecord, outcome: Outcome) -> None:
         if self.record_outcomes:
@@ -617,14 +671,25 @@ class Loader:
                                        "behavioural events need analytics consent in force")
         return refused
 
-    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult) -> None:
+    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult,
+               pending: _InFlight | None, writer: ThreadPoolExecutor) -> _InFlight | None:
+        """Plan this batch while the previous one (`pending`) is still being written.
+
+        The reads see the store without `pending`'s writes, so its event ids count as stored, and
+        when this batch touches a session, anonymous id or loyalty customer that `pending` also
+        touches, its reads wait for `pending` to be stored. Batches are stored one at a time, in
+        order.
+        """
         q = self.q
+        inflight = pending.ids if pending is not None else frozenset()
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
         candidates: dict[str, tuple[list[SourceRecord], Event]] = {}
         extra: dict[str, Event] = {}
         for records, e in batch:
-            if e.event_id in stored or e.event_id in candidates:
+            if self.outliers is not None:
+                self.outliers.add(e)
+            if e.event_id in stored or e.event_id in candidates or e.event_id in inflight:
                 rec.duplicate(len(records))
                 for record in records:
                     self._note(record, Outcome("duplicate", e.event_id))
@@ -634,8 +699,15 @@ class Loader:
                 extra.setdefault(s.event_id, s)
         if extra:
             known = {r["id"] for r in self.store.read(q.existing_events, {"ids": list(extra)})}
-            for eid in known:
+            for eid in known | (inflight & extra.keys()):
                 extra.pop(eid, None)
+        # the consent check reads stored consents and links: when the batch in flight records
+        # a consent or a link for an owner this batch tracks, wait until it is stored
+        tracked = {f"k:{o}" for _, e in candidates.values() if isinstance(e, BEHAVIOURAL)
+                   for o in _owner_keys(e)}
+        if pending is not None and not tracked.isdisjoint(pending.keys):
+            self._finish(pending, result)
+            pending = None
         refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
         fresh: dict[str, Event] = {}
         for eid, (records, e) in candidates.items():
@@ -653,15 +725,32 @@ class Loader:
         extra = {k: s for k, s in extra.items() if _owner_keys(s) in owners}
         events = list(extra.values()) + list(fresh.values())
         if not events:
-            return
+            return pending
         sessions = sorted({e.session_id for e in events if e.session_id})
         anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
         loyal = sorted({e.customer_id for e in events
                         if isinstance(e, LoyaltyUpdated) and e.customer_id})
+        keys = {*(f"s:{x}" for x in sessions), *(f"i:{x}" for x in anon),
+                *(f"c:{x}" for x in loyal),
+                # owners whose consent or id link this batch records (see the consent check)
+                *(f"k:{o}" for e in events
+                  if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
+                  for o in _owner_keys(e))}
+        if pending is not None and not keys.isdisjoint(pending.keys):
+            self._finish(pending, result)
+            pending = None
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        written = self.store.write(q.ingest_batch, params)
+        prepared = self.store.prepare_write(q.ingest_batch, params)  # encoded here, overlapped
+        if pending is not None:
+            self._finish(pending, result)
+        future = writer.submit(self.store.write_prepared, prepared)
+        return _InFlight(future, frozenset(e.event_id for e in events), frozenset(keys))
+
+    @staticmethod
+    def _finish(pending: _InFlight, result: LoadResult) -> None:
+        written = pending.future.result()  # re-raises what the write raised
         result.batches += 1
         result.seconds += written.seconds

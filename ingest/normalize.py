@@ -48,6 +48,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -333,7 +334,21 @@ def money(value: object) -> float:
     """A non-negative amount: number or decimal string, rounded to `MONEY_DECIMALS` places.
 
     Decimal strings are accepted because shop platforms send prices that way to keep cents exact.
+    Memoised by value and type (prices repeat across a file's lines; the Decimal work is not
+    cheap); unhashable input goes straight to the check, which refuses it.
     """
+    if isinstance(value, int | float | str) and not isinstance(value, bool) and (
+            not isinstance(value, str) or len(value) <= 64):
+        return _money_cached(value)
+    return _money(value)
+
+
+@lru_cache(maxsize=1 << 16, typed=True)
+def _money_cached(value: int | float | str) -> float:
+    return _money(value)
+
+
+def _money(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise NormalizeError("invalid_field", "amount must be a number or a decimal string")
     if isinstance(value, str):

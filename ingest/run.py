@@ -120,7 +120,7 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
         loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
                         keep_text=keep_text, adapter=adapter,
                         synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
-                        grouping=grouping)
+                        grouping=grouping, mark_outliers=True)
         result = loader.load(records(path, fmt), progress=progress)
     store.checkpoint()
     return result, dl_path

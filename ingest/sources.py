@@ -111,7 +111,7 @@ def read_csv(path: Path, delimiter: str = ",") -> Iterator[SourceRecord]:
             except (csv.Error, UnicodeDecodeError) as exc:
                 yield SourceRecord(source, position, None, None, "bad_csv_row", str(exc))
                 continue
-            if not row or all(not cell.strip() for cell in row):
+            if not "".join(row).strip():  # no fields, or only blank ones
                 position -= 1
                 continue
             if len(row) != len(header):
