@@ -178,3 +178,23 @@ def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(store: Store, tm
         "consent:import:online-retail:c:17850:analytics"}
     letters = [json.loads(x) for x in dead.read_text().splitlines()]
     assert [x["position"] for x in letters] == [4, 5]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3])
+def test_consent_in_an_earlier_batch_counts_while_it_is_being_written(
+        store: Store, tmp_path: Path, batch_size: int) -> None:
+    """Batches are written while the next is planned: a behavioural event must still see the
+    consent (or the id link) that the batch in flight records for its owner."""
+    rows = [
+        {"type": "consent_changed", "event_id": "k1", "customer_id": "c", "purpose": "analytics",
+         "granted": True, "source": "t", "timestamp": "2011-12-01T09:00:00Z"},
+        {"type": "page_view", "event_id": "p1", "customer_id": "c", "session_id": "s1",
+         "url": "/", "timestamp": "2011-12-01T09:01:00Z"},
+        {"type": "page_view", "event_id": "p2", "anonymous_id": "v", "customer_id": "c",
+         "session_id": "s2", "url": "/login", "timestamp": "2011-12-01T09:02:00Z"},
+        {"type": "page_view", "event_id": "p3", "anonymous_id": "v", "session_id": "s3",
+         "url": "/", "timestamp": "2011-12-01T09:03:00Z"},
+    ]
+    records = [SourceRecord("t", i + 1, r) for i, r in enumerate(rows)]
+    rec = load(store, records, tmp_path, batch_size=batch_size)
+    assert rec.as_dict()["accepted"] == 4, rec.as_dict()
