@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--raw-calls", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=int, default=1, help="API server processes")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     q = get_queries()
@@ -174,7 +175,8 @@ def main() -> None:
                    "CKG_API_KEYS_FILE": str(settings.api_keys_file)}
             server = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                 "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+                 "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
+                 "--no-access-log"], env=env)
             try:
                 deadline = time.time() + 60
                 while True:
@@ -208,6 +210,7 @@ def main() -> None:
         "raw_back_to_back_p50_ms": round(statistics.median(hot), 2),
         "api_overhead_ratio": round(p50 / raw_p50, 2),
         "clients": args.clients,
+        "workers": args.workers,
         "target_rate": args.rate,
         "errors": len(err_p) + len(err_f),
         "saturated_rps": round(len(flat) / t_f, 1),

@@ -6,15 +6,16 @@ import time
 from datetime import datetime
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from api.context import InvalidParameter, build_context, context_text, zone
+from api.context import InvalidParameter, Popular, build_context, context_text, zone
 from api.deps import ChatbotKey, PathId, SettingsDep, StoreDep
 from api.schemas import ContextPublic, DeviceName, Verbosity
 from graph.errors import SessionNotFound
 from graph.queries import Queries
-from graph.records import SessionContextRecord
+from graph.records import PopularRow, SessionContextRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
         503: {"description": "Store unavailable; retry after the Retry-After seconds."},
     },
 )
-def session_context(
+async def session_context(
     session_id: PathId,
     request: Request,
     store: StoreDep,
@@ -58,15 +59,23 @@ def session_context(
         raise InvalidParameter("`at` needs a UTC offset, e.g. 2011-12-01T10:00:00Z")
     now_ms = int((at.timestamp() if at is not None else time.time()) * 1000)
     q: Queries = request.app.state.queries
-    rows = store.read_models(q.session_context, SessionContextRecord,
-                             {"session_id": session_id, "purpose": "personalization", "recs": 20})
+    popular: Popular = request.app.state.popular
+
+    def read() -> tuple[list[SessionContextRecord], list[PopularRow]]:
+        return (store.read_models(q.session_context, SessionContextRecord,
+                                  {"session_id": session_id, "purpose": "personalization",
+                                   "recs": 20}),
+                popular.top(20))
+
+    # one hop to a worker thread for the blocking reads, through a small limiter: a few
+    # concurrent store calls keep both cores busy, more only queue up behind the GIL
+    rows, top = await anyio.to_thread.run_sync(read, limiter=request.app.state.read_limiter)
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
-    record = rows[0]
     ctx = build_context(
-        record, rules=request.app.state.rules, purpose="personalization", now_ms=now_ms,
-        popular=request.app.state.popular.top(20), tz=tz, default_tz=settings.default_timezone,
-        device=device, verbosity=verbosity)
+        rows[0], rules=request.app.state.rules, purpose="personalization", now_ms=now_ms,
+        popular=top, tz=tz, default_tz=settings.default_timezone, device=device,
+        verbosity=verbosity)
     if format == "text":
         return PlainTextResponse(context_text(ctx, max_tokens))
     # already a validated ContextPublic: serialise once instead of re-validating it

@@ -185,7 +185,7 @@ def test_consent_in_an_earlier_batch_counts_while_it_is_being_written(
         store: Store, tmp_path: Path, batch_size: int) -> None:
     """Batches are written while the next is planned: a behavioural event must still see the
     consent (or the id link) that the batch in flight records for its owner."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"type": "consent_changed", "event_id": "k1", "customer_id": "c", "purpose": "analytics",
          "granted": True, "source": "t", "timestamp": "2011-12-01T09:00:00Z"},
         {"type": "page_view", "event_id": "p1", "customer_id": "c", "session_id": "s1",
