@@ -423,6 +423,9 @@ def embed_cmd(
     workers: Workers = 1,
     epochs: Epochs = None,
     similar_k: Annotated[int, typer.Option(min=1, max=100, help="SIMILAR edges per node.")] = 10,
+    recommend_k: Annotated[int, typer.Option(
+        min=1, max=100, help="RECOMMENDED edges per customer (the API serves up to this many "
+                             "from the evaluated recommender, then fallbacks).")] = 100,
     force: Annotated[bool, typer.Option(help="Promote even if worse than the current model.")]
     = False,
     quiet: Quiet = False,
@@ -436,6 +439,7 @@ def embed_cmd(
         task = bar.add_task("embedding", total=None)
         report = run_embed(store, _embed_params(seed, workers, epochs), BlendParams(),
                            cutoff_ms=_cutoff_ms(cutoff), force=force, similar_k=similar_k,
+                           recommend_k=recommend_k,
                            progress=lambda m: bar.update(task, description=m))
     if not quiet:
         _print_evaluation(report.evaluation.table())

@@ -36,7 +36,7 @@ from graph.consent import ConsentRecord, in_force
 from graph.errors import CkgError
 from graph.model import Purpose
 from graph.queries import Queries
-from graph.records import PopularRow, ProfileFields, SessionContextRecord
+from graph.records import PopularRow, ProfileFields, RecommendedRow, SessionContextRecord
 from graph.store import Store
 
 DAY_MS = 86_400_000
@@ -236,7 +236,8 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
 
 def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
                      k: int) -> list[RecommendationPublic]:
-    """Session-based SIMILAR items when personal, topped up with popular products."""
+    """Personal first (SIMILAR to what this session viewed, then the customer's stored
+    recommendations from the promoted model), topped up with popular products."""
     exclude = {r.id for r in rec.cart}
     out: list[RecommendationPublic] = []
     if rec.personal:
@@ -248,6 +249,14 @@ def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
             out.append(RecommendationPublic(
                 product_id=r.id, name=r.name, score=r.score, source="similar", personal=True,
                 reason=f"similar to {r.because} viewed in this session"))
+    if rec.personal:
+        for stored in sorted(rec.recommended, key=lambda x: x.rank):
+            if stored.id in exclude or len(out) >= k:
+                continue
+            exclude.add(stored.id)
+            out.append(RecommendationPublic(
+                product_id=stored.id, name=stored.name, score=stored.score,
+                source="recommended", personal=True, reason=_recommended_reason(stored)))
     for p in popular:
         if len(out) >= k:
             break
@@ -258,6 +267,11 @@ def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
             product_id=p.id, name=p.name, score=None, source="popular", personal=False,
             reason=f"popular: bought by {p.buyers} customers recently"))
     return out
+
+
+def _recommended_reason(r: RecommendedRow) -> str:
+    kind = (r.reason or "").replace("_", " ")
+    return f"recommended for this customer ({kind}{f', via {r.via}' if r.via else ''})"
 
 
 def _name(text: str | None, fallback: str) -> str:

@@ -130,7 +130,7 @@ class RecommendationPublic(_Public):
     product_id: str
     name: str | None = None
     score: float | None = None
-    source: Literal["similar", "popular"]
+    source: Literal["similar", "recommended", "popular"]
     personal: bool
     reason: str
 

@@ -166,7 +166,7 @@ def _params_from(stored: dict[str, Any]) -> tuple[EmbedParams, BlendParams]:
 
 def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
               cutoff_ms: int | None = None, force: bool = False, similar_k: int = 10,
-              progress: Progress = _quiet) -> EmbedReport:
+              recommend_k: int = 100, progress: Progress = _quiet) -> EmbedReport:
     q = get_queries()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -218,6 +218,8 @@ def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
         t0 = time.perf_counter()
         progress("writing vectors, SIMILAR edges and popularity back")
         written = write_back(store, inter, emb, mid, similar_k, progress)
+        progress("writing each customer's recommendations")
+        written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
         store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
         store.checkpoint()
         timings["write_back_s"] = time.perf_counter() - t0
@@ -243,6 +245,36 @@ def _vector_rows(ids: list[str], vectors: np.ndarray[Any, Any],
     for i, x in enumerate(ids):
         if known[i]:
             yield {"id": x, "vector": [round(float(v), 6) for v in vectors[i]]}
+
+
+def _recommended_rows(inter: Interactions, rec: GraphRecommender, k: int,
+                      batch: int = 256) -> Iterator[dict[str, Any]]:
+    n = len(inter.customers)
+    has_history = np.diff(rec.seen.indptr) > 0
+    for lo in range(0, n, batch):
+        rows = np.arange(lo, min(n, lo + batch), dtype=np.int32)
+        rows = rows[has_history[rows]]
+        for c, recs in zip(rows.tolist(), rec.recommend(rows, k), strict=True):
+            yield {"id": inter.customers[c], "items": [
+                {"product": inter.products[r.product], "score": r.score, "rank": r.rank,
+                 "rank_all": r.rank_all, "reason": r.reason,
+                 "via": inter.products[r.via] if r.via is not None else None,
+                 "via_score": None if r.via_score is None else round(r.via_score, 6),
+                 "buyers": r.buyers}
+                for r in recs]}
+
+
+def write_recommendations(store: Store, inter: Interactions, emb: Embeddings,
+                          blend: BlendParams, mid: str, k: int) -> dict[str, int]:
+    """Each customer's top-k of the evaluated recommender (the same GraphRecommender and
+    `top_k` as `ckg evaluate`'s "ckg", trained on every purchase) as RECOMMENDED edges that
+    replace the previous model's; serving reads them in rank order. Safe to repeat."""
+    q = get_queries()
+    rec = GraphRecommender(inter, emb, blend)
+    r = store.write_rows(q.replace_recommended, _recommended_rows(inter, rec, k),
+                         {"model": mid}, batch_size=100)
+    store.write(q.drop_stale_recommended, {"model": mid})
+    return {"recommended_created": r.counters.get("relationships_created", 0)}
 
 
 def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: int,

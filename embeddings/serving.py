@@ -21,7 +21,6 @@ from graph.store import Store
 PURPOSE: Purpose = "personalization"
 
 
-
 ReasonKind = Literal["similar_to_purchased", "bought_by_similar_customers",
                      "similar_to_viewed", "similar_product", "same_category", "popular"]
 
@@ -63,6 +62,8 @@ class RecommendationsPublic(BaseModel):
     personalized: bool
     items: list[RecommendationPublic]
     consents: list[ConsentPublic]
+    model: str | None = None
+    """The promoted model whose stored recommendations were served, if any were."""
 
 
 def _name(x: Any) -> str:
@@ -129,45 +130,79 @@ def _fill(items: list[RecommendationPublic], more: list[RecommendationPublic],
     return items
 
 
+def _recommended(customer_id: str, r: dict[str, Any]) -> RecommendationPublic:
+    """A stored recommendation of the promoted model, explained by its strongest part."""
+    me = PathStepPublic(label="Customer", id=customer_id)
+    item = _product_step(r["product"], r["name"])
+    via_name = r.get("via_name")
+    if r["reason"] == "similar_to_purchased" and r.get("via") is not None:
+        reason = ReasonPublic(
+            kind="similar_to_purchased", text=f"similar to {_name(via_name)} you bought",
+            path=[me, PathStepPublic(type="PURCHASED"), _product_step(r["via"], via_name),
+                  PathStepPublic(type="SIMILAR", score=r.get("via_score")), item])
+    elif r["reason"] == "bought_by_similar_customers" and r.get("via") is not None:
+        n = int(r.get("buyers") or 0)
+        reason = ReasonPublic(
+            kind="bought_by_similar_customers",
+            text=f"bought by customers like you: {n} who also bought {_name(via_name)}",
+            path=[me, PathStepPublic(type="PURCHASED"), _product_step(r["via"], via_name),
+                  PathStepPublic(type="PURCHASED", score=r.get("via_score")),
+                  PathStepPublic(label="Customer", name=f"{n} other customers"),
+                  PathStepPublic(type="PURCHASED"), item])
+    else:
+        reason = ReasonPublic(kind="popular", text="popular in recent weeks", path=[item])
+    return RecommendationPublic(product_id=r["product"], name=r["name"],
+                                score=float(r["score"]), reason=reason)
+
+
+def _from_similar(store: Store, customer_id: str, k: int,
+                  include_purchased: bool) -> list[RecommendationPublic]:
+    """For a customer who has bought since the promoted model was trained (no stored
+    recommendations yet): the SIMILAR neighbours of what they bought."""
+    params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
+    out = []
+    for r in store.read(get_queries().recommend_for_customer, params):
+        via = r["via"]
+        out.append(RecommendationPublic(
+            product_id=r["product"], name=r["name"], score=float(r["score"]),
+            reason=ReasonPublic(kind="similar_to_purchased",
+                                text=f"similar to {_name(via.get('name'))} you bought",
+                                path=[PathStepPublic(label="Customer", id=customer_id),
+                                      PathStepPublic(type="PURCHASED"),
+                                      _product_step(via["id"], via.get("name")),
+                                      PathStepPublic(type="SIMILAR", score=via.get("score")),
+                                      _product_step(r["product"], r["name"])])))
+    return out
+
+
 def for_customer(store: Store, customer_id: str, k: int = 10, include_purchased: bool = False,
                  category: str | None = None) -> RecommendationsPublic:
+    """With personalization consent in force: the promoted model's stored top-k (the evaluated
+    recommender, see embeddings/recommender.py), in its order; then, for a customer the model
+    has not seen buy, SIMILAR neighbours of their purchases; then popularity (in `category` if
+    given) for the rest, never repeating a purchase unless `include_purchased`."""
     q = get_queries()
     row = store.read_one(q.customer_consent, {"id": customer_id, "purpose": PURPOSE})
     if row is None:
         raise CustomerNotFound(f"no customer {customer_id!r}")
     consent = _consent(row)
     items: list[RecommendationPublic] = []
+    model: str | None = None
     if consent.granted:
         params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
-        scored: dict[str, RecommendationPublic] = {}
-        for r in store.read(q.recommend_for_customer, params):
-            via = r["via"]
-            scored[r["product"]] = RecommendationPublic(
-                product_id=r["product"], name=r["name"], score=float(r["score"]),
-                reason=ReasonPublic(kind="similar_to_purchased",
-                              text=f"similar to {_name(via.get('name'))} you bought",
-                              path=[PathStepPublic(label="Customer", id=customer_id),
-                                    PathStepPublic(type="PURCHASED"),
-                                    _product_step(via["id"], via.get("name")),
-                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
-                                    _product_step(r["product"], r["name"])]))
-        for r in store.read(q.recommend_from_similar_customers, params):
-            if r["product"] in scored:
-                continue
-            via = r["via"]
-            scored[r["product"]] = RecommendationPublic(
-                product_id=r["product"], name=r["name"], score=0.5 * float(r["score"]),
-                reason=ReasonPublic(kind="bought_by_similar_customers",
-                              text="bought by customers like you",
-                              path=[PathStepPublic(label="Customer", id=customer_id),
-                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
-                                    PathStepPublic(label="Customer", id=via["id"]),
-                                    PathStepPublic(type="PURCHASED"),
-                                    _product_step(r["product"], r["name"])]))
-        items = sorted(scored.values(), key=lambda i: (-i.score, i.product_id))[:k]
-    items = _fill(items, _popular(store, k, category, set()), k)
+        rows = store.read(q.recommended_for_customer, params)
+        items = [_recommended(customer_id, r) for r in rows]
+        model = rows[0]["model"] if rows else None
+        if not rows:
+            items = _from_similar(store, customer_id, k, include_purchased)
+    if len(items) < k:
+        exclude: set[str] = set()
+        if consent.granted and not include_purchased:
+            exclude = {r["product"] for r in store.read(q.customer_purchased,
+                                                         {"id": customer_id})}
+        items = _fill(items, _popular(store, k, category, exclude), k)
     return RecommendationsPublic(subject=customer_id, personalized=consent.granted, items=items,
-                           consents=[consent])
+                                 consents=[consent], model=model)
 
 
 def for_session(store: Store, session_id: str, k: int = 10,

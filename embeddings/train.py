@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit, prange
 
 from embeddings.projection import CSRGraph, Interactions, build_graph
 from embeddings.walks import random_walks, walks_as_sentences
@@ -132,12 +133,35 @@ def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
         hi = min(n, lo + block)
         s = unit[lo:hi] @ unit.T
         s[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf
-        s[:, ~known] = -np.inf
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -ps), axis=1)  # by score, ties by index: deterministic
-        idx[lo:hi] = np.take_along_axis(part, order, axis=1)
-        sc[lo:hi] = np.take_along_axis(ps, order, axis=1)
+        if not known.all():
+            s[:, ~known] = -np.inf
+        idx[lo:hi], sc[lo:hi] = _select_top_k(s, k)
     idx[~known] = -1
     sc[~known] = 0.0
+    return idx, sc
+
+
+@njit(cache=True, parallel=True)
+def _select_top_k(s: npt.NDArray[np.float32],
+                  k: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Each row's k largest entries, by value and then by column (lower first): one pass per
+    row keeping a sorted buffer of k, so a row costs about one comparison per entry (a full
+    argpartition of every row was the slowest step of write-back on large graphs). Entries of
+    -inf are never chosen; their slots stay -1."""
+    rows, cols = s.shape
+    idx = np.full((rows, k), -1, dtype=np.int32)
+    sc = np.full((rows, k), -np.inf, dtype=np.float32)
+    for r in prange(rows):
+        thr = -np.inf
+        for j in range(cols):
+            v = s[r, j]
+            if v > thr:
+                pos = k - 1
+                while pos > 0 and sc[r, pos - 1] < v:
+                    sc[r, pos] = sc[r, pos - 1]
+                    idx[r, pos] = idx[r, pos - 1]
+                    pos -= 1
+                sc[r, pos] = v
+                idx[r, pos] = j
+                thr = sc[r, k - 1]
     return idx, sc

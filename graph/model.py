@@ -56,6 +56,7 @@ class RelType(StrEnum):
     IN_CATEGORY = "IN_CATEGORY"
     IN_SEGMENT = "IN_SEGMENT"
     SIMILAR = "SIMILAR"
+    RECOMMENDED = "RECOMMENDED"
 
 
 # Labels whose `id` is unique: constrained on Neo4j, indexed on FalkorDB (cypher/schema/*).
@@ -290,6 +291,8 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
     RelType.PURCHASED: ("count", "qty", "amount", "last_at"),
     RelType.IN_SEGMENT: ("score", "model"),
     RelType.SIMILAR: ("score", "model", "rank"),
+    RelType.RECOMMENDED: ("score", "rank", "rank_all", "reason", "via", "via_score", "buyers",
+                          "model"),
     RelType.ABOUT: ("role",),
 }
 
@@ -297,11 +300,12 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
 ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity",
                            "customer", "segment", "kind", "r", "f", "m", "profile", "buyer",
-                           "bought")
+                           "bought", "items", "product")
 
 
 def property_keys() -> list[str]:
-    keys: set[str] = {"embedding", *ROW_KEYS}
+    # `embedding`, and Erasure properties set by the privacy queries beside its model fields
+    keys: set[str] = {"embedding", "verified", "aliases", *ROW_KEYS}
     for model in NODE_MODELS.values():
         keys.update(model.model_fields)
     for props in REL_PROPERTIES.values():

@@ -62,11 +62,15 @@ class Queries(QueryCatalog):
     promote_model: Query
     promoted_model: Query
     similar_counts: Query
+    replace_recommended: Query
+    drop_stale_recommended: Query
+    recommended_counts: Query
     set_product_popularity: Query
     customer_consent: Query
     session_consent: Query
     recommend_for_customer: Query
-    recommend_from_similar_customers: Query
+    recommended_for_customer: Query
+    customer_purchased: Query
     recommend_for_session: Query
     similar_products: Query
     popular_products: Query

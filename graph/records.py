@@ -86,6 +86,15 @@ class SimilarRow(_Row):
     bought: bool = False
 
 
+class RecommendedRow(_Row):
+    id: str
+    name: str | None = None
+    score: float | None = None
+    rank: int
+    reason: str | None = None
+    via: str | None = None
+
+
 class PopularRow(_Row):
     id: str
     name: str | None = None
@@ -119,3 +128,4 @@ class SessionContextRecord(ProfileFields):
     chats: list[ChatRow] = Field(default_factory=list)
     cart: list[CartRow] = Field(default_factory=list)
     similar: list[SimilarRow] = Field(default_factory=list)
+    recommended: list[RecommendedRow] = Field(default_factory=list)

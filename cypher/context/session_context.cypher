@@ -2,8 +2,9 @@
 //   belongs to (a customer, or an anonymous identity and the customer it was later linked to),
 //   the consents on record, and — only when the decisive consent for $purpose is granted — the
 //   session's views, searches and chat intents, the customer's summary, segments, preferred
-//   categories, other sessions and session-based recommendations (SIMILAR edges from viewed or
-//   carted products). The cart is the session's own working state and is always returned.
+//   categories, other sessions, session-based recommendations (SIMILAR edges from viewed
+//   products) and the customer's stored recommendations (RECOMMENDED, written by `ckg embed`).
+//   The cart is the session's own working state and is always returned.
 //   Consent rule (same as graph/consent.py): the latest decision per purpose is in force; on a
 //   tie the withdrawal wins; no decision means not granted.
 //   Every pattern comprehension uses its own variable names: FalkorDB 4.16 returned an empty
@@ -68,4 +69,7 @@ RETURN
     {id: cp.id, name: cp.name, qty: line.qty, unit_price: line.unit_price,
       updated_at: cart.updated_at}]
     AS cart,
-  [r IN similar WHERE r.id IS NOT NULL] AS similar
+  [r IN similar WHERE r.id IS NOT NULL] AS similar,
+  [(c)-[rr:RECOMMENDED]->(rp) WHERE personal AND rr.rank IS NOT NULL AND rr.rank <= $recs |
+    {id: rp.id, name: rp.name, score: rr.score, rank: rr.rank, reason: rr.reason,
+      via: rr.via}] AS recommended

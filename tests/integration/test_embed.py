@@ -1,5 +1,6 @@
 """`ckg embed` on the bundled real sample in the embedded store: write-back is idempotent,
-SIMILAR edges are replaced (never added), and promotion follows the evaluation."""
+SIMILAR and RECOMMENDED edges are replaced (never added), promotion follows the evaluation, and
+what the API and `ckg recommend` serve is the recommender `ckg evaluate` measures."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from embeddings.pipeline import MODEL_KIND, run_embed
-from embeddings.recommender import BlendParams
+from embeddings import serving
+from embeddings.evaluate import top_k, user_item
+from embeddings.pipeline import MODEL_KIND, graph_scorer, run_embed
+from embeddings.projection import load_interactions
+from embeddings.recommender import REASONS, BlendParams
 from embeddings.train import EmbedParams
 from graph.queries import get_queries
 from graph.settings import Settings
@@ -20,6 +26,7 @@ from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
 
 FAST = EmbedParams(dimensions=16, num_walks=3, walk_length=10, epochs=1, seed=5)
+REC_K = 12  # RECOMMENDED edges per customer in these tests (100 by default)
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +51,27 @@ def counts(store: Store) -> tuple[dict[str, Any], dict[str, Any], list[dict[str,
     return nodes, rels, store.read(q.similar_counts)
 
 
+def promoted_model_id(store: Store) -> str:
+    current = store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
+    if current is None:
+        return run_embed(store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K).model_id
+    return str(current["model"]["id"])
+
+
 def test_embed_twice_changes_no_count(retail_store: Store) -> None:
-    first = run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    first = run_embed(retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K)
     assert first.promoted
     assert first.written["products_embedded"] > 1000
     after_first = counts(retail_store)
-    second = run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    recommended = retail_store.read(get_queries().recommended_counts)
+    second = run_embed(retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K)
     assert second.model_id == first.model_id
     assert counts(retail_store) == after_first
+    assert retail_store.read(get_queries().recommended_counts) == recommended
+    assert recommended == [{"model": first.model_id,
+                            "edges": after_first[1]["RECOMMENDED"]}]
+    assert after_first[1]["RECOMMENDED"] == first.written["recommended_created"]
+    assert after_first[1]["RECOMMENDED"] >= REC_K * first.written["customers_embedded"]
     nodes, rels, similar = after_first
     assert nodes["Model"] == 1
     assert similar == [{"model": first.model_id, "edges": rels["SIMILAR"]}]
@@ -64,14 +84,14 @@ def test_embed_twice_changes_no_count(retail_store: Store) -> None:
 
 
 def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
-    current = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
-    old_id = (current["model"]["id"] if current
-              else run_embed(retail_store, FAST, BlendParams(), similar_k=5).model_id)
+    old_id = promoted_model_id(retail_store)
     other = EmbedParams(**{**FAST.as_dict(), "seed": 6})
-    new = run_embed(retail_store, other, BlendParams(), similar_k=3, force=True)
+    new = run_embed(retail_store, other, BlendParams(), similar_k=3, recommend_k=5, force=True)
     assert new.model_id != old_id and new.promoted
     nodes, rels, similar = counts(retail_store)
     assert similar == [{"model": new.model_id, "edges": rels["SIMILAR"]}]
+    assert retail_store.read(get_queries().recommended_counts) == [
+        {"model": new.model_id, "edges": rels["RECOMMENDED"]}]
     embedded = new.written["products_embedded"] + new.written["customers_embedded"]
     assert rels["SIMILAR"] == 3 * embedded
     promoted = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
@@ -86,8 +106,7 @@ def test_recommendation_api_is_consent_gated_and_explained(
     from api.app import create_app
     from api.auth import create_key
 
-    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
-        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    promoted_model_id(retail_store)
     settings = Settings(data_dir=_isolated_env, graph_name="t_embed_retail",
                         api_keys_file=tmp_path / "keys.json")
     bot = {"X-API-Key": create_key(settings.api_keys_file, "bot", ["chatbot:read"])}
@@ -104,13 +123,15 @@ def test_recommendation_api_is_consent_gated_and_explained(
         assert body["consents"][0]["granted"] is True
         assert body["consents"][0]["source"].startswith("import:")
         assert len(body["items"]) == 5
+        assert body["model"] is not None
         for item in body["items"]:
             path = item["reason"]["path"]
-            assert path[0] == {"label": "Customer", "type": None, "id": "17850", "name": None,
-                               "score": None}
             assert path[-1]["id"] == item["product_id"]
-            assert item["reason"]["kind"] in ("similar_to_purchased",
-                                              "bought_by_similar_customers")
+            assert item["reason"]["kind"] in REASONS
+            if item["reason"]["kind"] != "popular":
+                assert path[0] == {"label": "Customer", "type": None, "id": "17850",
+                                   "name": None, "score": None}
+                assert path[1]["type"] == "PURCHASED" and path[2]["label"] == "Product"
 
         # withdraw consent: only non-personal popularity remains
         withdraw = tmp_path / "withdraw.jsonl"
@@ -135,8 +156,7 @@ def test_recommendation_api_is_consent_gated_and_explained(
 def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path: Path) -> None:
     from embeddings.segments import run_segments
 
-    if retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND}) is None:
-        run_embed(retail_store, FAST, BlendParams(), similar_k=5)
+    promoted_model_id(retail_store)
     first = run_segments(retail_store, seed=3, report_dir=tmp_path / "report")
     rows = retail_store.read(get_queries().segment_sizes)
     buyers = sum(first["rfm"].values())
@@ -153,3 +173,48 @@ def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path:
     before = counts(retail_store)
     again = run_segments(retail_store, seed=3)
     assert again["rfm"] == first["rfm"] and counts(retail_store) == before
+
+
+def test_served_recommendations_are_the_evaluated_recommender(
+        retail_store: Store, tmp_path: Path) -> None:
+    """The API and `ckg recommend` answer with exactly the top-k of the recommender that
+    `ckg evaluate` scores as "ckg" (graph_scorer + top_k), trained on the same purchases."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from graph.settings import get_settings
+
+    report = run_embed(retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K,
+                       force=True)
+    inter = load_interactions(retail_store)
+    rec = graph_scorer(inter, FAST, BlendParams())  # what evaluate() builds for "ckg"
+    seen = user_item(inter)
+    consented = [c for c in inter.customers[:60] if c != "17850"]
+    rows = np.array([inter.customers.index(c) for c in consented], dtype=np.int32)
+    scores = rec.scores(rows)
+    expected = top_k(scores, seen, rows, 10)
+    expected_all = top_k(scores, sp.csr_matrix(seen.shape), rows, 10)
+    served: dict[str, list[str]] = {}
+    for i, cid in enumerate(consented):
+        got = serving.for_customer(retail_store, cid, 10)
+        assert got.personalized and got.model == report.model_id
+        served[cid] = [it.product_id for it in got.items]
+        assert served[cid] == [inter.products[j] for j in expected[i]], cid
+        assert all(it.reason.kind in REASONS for it in got.items)
+        with_bought = serving.for_customer(retail_store, cid, 10, include_purchased=True)
+        assert [it.product_id for it in with_bought.items] == [
+            inter.products[j] for j in expected_all[i]], cid
+
+    ids = tmp_path / "customers.txt"
+    ids.write_text("\n".join(consented) + "\n")
+    out = tmp_path / "recs.jsonl"
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["recommend", "--customers", str(ids), "--k", "10", "--out", str(out)],
+            env={"CKG_GRAPH_NAME": "t_embed_retail"})
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {line["customer_id"]: line["items"] for line in lines} == served
