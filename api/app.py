@@ -6,7 +6,6 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -39,7 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rules = load_rules(s.context_rules_file)
         app.state.keys = KeyStore(s.api_keys_file, s.api_keys)
         app.state.ingest_lock = threading.Lock()
-        app.state.read_limiter = anyio.CapacityLimiter(s.api_read_threads)
         app.state.store = None
         try:
             app.state.store = open_store(s)
@@ -53,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             if app.state.store is not None:
+                await app.state.store.aclose()
                 app.state.store.close()
 
     app = FastAPI(

@@ -80,6 +80,15 @@ class Popular:
         self._at = float("-inf")
         self._lock = threading.Lock()
 
+    async def atop(self, k: int = 20) -> list[PopularRow]:
+        """`top` for the event loop: the (rare) refresh is an async read."""
+        if time.monotonic() - self._at > self._ttl:
+            rows = await self._store.aread(self._q.recent_bestsellers,
+                                           {"window_ms": self._window_ms, "k": 50})
+            self._rows = [PopularRow.model_validate(r) for r in rows]
+            self._at = time.monotonic()
+        return self._rows[:k]
+
     def top(self, k: int = 20) -> list[PopularRow]:
         if time.monotonic() - self._at > self._ttl:
             with self._lock:

@@ -82,9 +82,6 @@ class Settings(BaseSettings):
     api_max_events: int = Field(default=1000, ge=1, le=100_000,
                                 description="Most events one POST /v1/events may carry.")
     api_max_body_bytes: int = Field(default=5_000_000, ge=1_000)
-    api_read_threads: int = Field(
-        default=4, ge=1, le=64,
-        description="Concurrent store reads of the chatbot context route per API process.")
 
     # Chatbot context
     context_rules_file: Path | None = Field(

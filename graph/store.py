@@ -7,6 +7,7 @@ plain Python values (nodes and relationships as property dicts), or pydantic mod
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -19,6 +20,7 @@ from itertools import islice
 from typing import Any, TypeVar, cast
 
 import redis
+import redis.asyncio
 from falkordb import Edge as FEdge
 from falkordb import FalkorDB
 from falkordb import Node as FNode
@@ -124,6 +126,15 @@ class Store(ABC):
             raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
         rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
         return rows
+
+    async def aread(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """`read` for async callers; by default in a worker thread, engines may do better."""
+        import anyio
+
+        return await anyio.to_thread.run_sync(lambda: self.read(query, params))
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Close what `aread` opened (call from the event loop that used it)."""
 
     def read_one(self, query: Query, params: Mapping[str, Any] | None = None) -> Row | None:
         rows = self.read(query, params)
@@ -314,6 +325,43 @@ _COUNTERS = (
 _FALKOR_COUNTERS = {**{c: c for c in _COUNTERS}, "indices_created": "indexes_added"}
 
 
+class _NotPlain(Exception):
+    """A reply holding graph entities (nodes, edges, paths) or types the decoder leaves to the
+    client."""
+
+
+_NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
+
+
+def _cell(cell: Any) -> Any:
+    kind, value = cell
+    if kind == _STRING:
+        return value.decode() if isinstance(value, bytes) else value
+    if kind == _INTEGER:
+        return value
+    if kind == _NULL:
+        return None
+    if kind == _DOUBLE:
+        return float(value)
+    if kind == _BOOLEAN:
+        return value in (b"true", "true")
+    if kind == _ARRAY:
+        return [_cell(v) for v in value]
+    if kind == _MAP:
+        return {(value[i].decode() if isinstance(value[i], bytes) else value[i]):
+                _cell(value[i + 1]) for i in range(0, len(value), 2)}
+    raise _NotPlain(kind)
+
+
+def decode_compact(reply: Any) -> list[Row]:
+    """Rows of a `GRAPH.RO_QUERY ... --compact` reply holding scalars, lists and maps."""
+    if len(reply) < 3:  # statistics only: no result set
+        return []
+    header, rows = reply[0], reply[1]
+    names = [(h[1].decode() if isinstance(h[1], bytes) else h[1]) for h in header]
+    return [dict(zip(names, (_cell(c) for c in row), strict=True)) for row in rows]
+
+
 class FalkorStore(Store):
     engine: Engine = "falkordb"
 
@@ -325,6 +373,8 @@ class FalkorStore(Store):
         self.server = server
         self._connect(host, port, password)
         self._logged_write_s = 0.0
+        self._aclient: Any = None
+        self._aloop: Any = None
 
     def _connect(self, host: str, port: int, password: str | None) -> None:
         self._db = FalkorDB(
@@ -388,6 +438,51 @@ class FalkorStore(Store):
             if self._logged_write_s > self.settings.embedded_replay_budget_s:
                 self.checkpoint(wait=False)
         return rows, counters
+
+    async def aread(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Native async read: no worker thread, and a reply decoder that builds plain values
+        directly (the client's generic parser costs more than the query on small replies).
+        Anything unusual (parameters only the client can send, nodes in the reply, a broken
+        connection) takes the thread path, which also knows how to reconnect."""
+        q = _check_query(query)
+        if not q.is_read:
+            raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
+        header = self._encode(self._params(q, params))
+        if header is None:
+            return await super().aread(query, params)
+        errors = self._redis_errors
+        try:
+            reply = await self._async_client().execute_command(
+                "GRAPH.RO_QUERY", self.settings.graph_name, header + q.text_for(self.engine),
+                "--compact")
+        except (errors.ConnectionError, errors.TimeoutError):
+            await self.aclose()
+            return await super().aread(query, params)
+        except errors.ResponseError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "empty key" in msg:
+                return []
+            raise QueryError(msg) from None
+        try:
+            return decode_compact(reply)
+        except _NotPlain:
+            return await super().aread(query, params)
+
+    def _async_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aloop is not loop:
+            kw = self._db.connection.connection_pool.connection_kwargs
+            self._aclient = redis.asyncio.Redis(
+                host=kw.get("host"), port=kw.get("port"), password=kw.get("password"),
+                socket_connect_timeout=5, socket_timeout=self.settings.embedded_query_timeout_s)
+            self._aloop = loop
+        return self._aclient
+
+    async def aclose(self) -> None:
+        client, self._aclient = self._aclient, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     def _apply_schema_statement(self, statement: str) -> int:
         try:

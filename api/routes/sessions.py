@@ -6,7 +6,6 @@ import time
 from datetime import datetime
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
@@ -15,7 +14,7 @@ from api.deps import ChatbotKey, PathId, SettingsDep, StoreDep
 from api.schemas import ContextPublic, DeviceName, Verbosity
 from graph.errors import SessionNotFound
 from graph.queries import Queries
-from graph.records import PopularRow, SessionContextRecord
+from graph.records import SessionContextRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -60,20 +59,14 @@ async def session_context(
     now_ms = int((at.timestamp() if at is not None else time.time()) * 1000)
     q: Queries = request.app.state.queries
     popular: Popular = request.app.state.popular
-
-    def read() -> tuple[list[SessionContextRecord], list[PopularRow]]:
-        return (store.read_models(q.session_context, SessionContextRecord,
-                                  {"session_id": session_id, "purpose": "personalization",
-                                   "recs": 20}),
-                popular.top(20))
-
-    # one hop to a worker thread for the blocking reads, through a small limiter: a few
-    # concurrent store calls keep both cores busy, more only queue up behind the GIL
-    rows, top = await anyio.to_thread.run_sync(read, limiter=request.app.state.read_limiter)
+    rows = await store.aread(q.session_context, {"session_id": session_id,
+                                                 "purpose": "personalization", "recs": 20})
+    top = await popular.atop(20)
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
     ctx = build_context(
-        rows[0], rules=request.app.state.rules, purpose="personalization", now_ms=now_ms,
+        SessionContextRecord.model_validate(rows[0]), rules=request.app.state.rules,
+        purpose="personalization", now_ms=now_ms,
         popular=top, tz=tz, default_tz=settings.default_timezone, device=device,
         verbosity=verbosity)
     if format == "text":

@@ -10,6 +10,7 @@ from graph.catalog import QueryCatalog
 from graph.errors import QueryCatalogError, QueryError, ReadOnlyViolation
 from graph.model import Customer, Product
 from graph.queries import get_queries
+from graph.settings import Settings
 from graph.store import Store
 
 Q = get_queries()
@@ -118,3 +119,26 @@ def test_store_errors_are_domain_errors(store: Store, test_queries: QueryCatalog
         store._run("MATCH (n RETURN n", {}, write=False)
     with pytest.raises(QueryCatalogError):
         test_queries.get("no_such_query")
+
+
+def test_async_read_decodes_like_the_client(engine_settings: Settings,
+                                            test_queries: QueryCatalog) -> None:
+    """The async path (native on FalkorDB, a worker thread elsewhere) returns exactly what
+    `read` returns, for maps, lists, nulls, booleans, floats, unicode and nested values."""
+    import asyncio
+
+    from graph.store import open_store
+
+    values: list[Any] = [None, True, False, 0, -7, 2**53, 1.5, -0.0, "", "ü❤ 'q' \"d\" \\\\",
+                         [1, "a", None, [2.5, {"k": [True]}]], {"a": {"b": [1, 2]}, "c": None}]
+    with open_store(engine_settings) as store:
+        async def both() -> list[tuple[Any, Any]]:
+            out = []
+            for v in values:
+                sync = store.read(test_queries.get("test_echo"), {"value": v})
+                out.append((sync, await store.aread(test_queries.get("test_echo"), {"value": v})))
+            await store.aclose()
+            return out
+
+        for sync, asynchronous in asyncio.run(both()):
+            assert asynchronous == sync
