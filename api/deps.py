@@ -14,11 +14,15 @@ from graph.settings import Settings
 from graph.store import Store
 
 
-async def _store(request: Request) -> Store:
+def store_of(request: Request) -> Store:
     store: Store | None = request.app.state.store
     if store is None:
         raise StoreUnavailable("the store is not connected")
     return store
+
+
+async def _store(request: Request) -> Store:
+    return store_of(request)
 
 
 async def _settings(request: Request) -> Settings:
