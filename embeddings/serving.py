@@ -82,6 +82,23 @@ def _product_step(pid: str, name: str | None) -> PathStepPublic:
     return PathStepPublic(label="Product", id=pid, name=name)
 
 
+def _via_similar(r: dict[str, Any], label: str, subject: str,
+                 rel: Literal["PURCHASED", "VIEWED"]) -> RecommendationPublic:
+    """An item reached through the SIMILAR edge of something the subject bought or viewed."""
+    via = r["via"]
+    verb = "bought" if rel == "PURCHASED" else "viewed"
+    return RecommendationPublic(
+        product_id=r["product"], name=r["name"], score=float(r["score"]),
+        reason=ReasonPublic(kind="similar_to_purchased" if rel == "PURCHASED"
+                            else "similar_to_viewed",
+                            text=f"similar to {_name(via.get('name'))} you {verb}",
+                            path=[PathStepPublic(label=label, id=subject),
+                                  PathStepPublic(type=rel),
+                                  _product_step(via["id"], via.get("name")),
+                                  PathStepPublic(type="SIMILAR", score=via.get("score")),
+                                  _product_step(r["product"], r["name"])]))
+
+
 def _popular(store: Store, k: int, category: str | None,
              exclude: set[str]) -> list[RecommendationPublic]:
     rows = store.read(get_queries().popular_products,
@@ -162,16 +179,7 @@ def _from_similar(store: Store, customer_id: str, k: int,
     params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
     out = []
     for r in store.read(get_queries().recommend_for_customer, params):
-        via = r["via"]
-        out.append(RecommendationPublic(
-            product_id=r["product"], name=r["name"], score=float(r["score"]),
-            reason=ReasonPublic(kind="similar_to_purchased",
-                                text=f"similar to {_name(via.get('name'))} you bought",
-                                path=[PathStepPublic(label="Customer", id=customer_id),
-                                      PathStepPublic(type="PURCHASED"),
-                                      _product_step(via["id"], via.get("name")),
-                                      PathStepPublic(type="SIMILAR", score=via.get("score")),
-                                      _product_step(r["product"], r["name"])])))
+        out.append(_via_similar(r, "Customer", customer_id, "PURCHASED"))
     return out
 
 
@@ -216,16 +224,7 @@ def for_session(store: Store, session_id: str, k: int = 10,
     viewed: list[str] = []
     if consent.granted:
         for r in store.read(q.recommend_for_session, {"id": session_id, "k": k}):
-            via = r["via"]
-            items.append(RecommendationPublic(
-                product_id=r["product"], name=r["name"], score=float(r["score"]),
-                reason=ReasonPublic(kind="similar_to_viewed",
-                              text=f"similar to {_name(via.get('name'))} you viewed",
-                              path=[PathStepPublic(label="Session", id=session_id),
-                                    PathStepPublic(type="VIEWED"),
-                                    _product_step(via["id"], via.get("name")),
-                                    PathStepPublic(type="SIMILAR", score=via.get("score")),
-                                    _product_step(r["product"], r["name"])])))
+            items.append(_via_similar(r, "Session", session_id, "VIEWED"))
         viewed = [r["product"] for r in store.read(q.session_viewed, {"id": session_id})]
         if len(items) < k and viewed:
             items = _fill(items, _category(store, viewed, k), k)
