@@ -87,6 +87,13 @@ def _check_query(query: object) -> Query:
     return query
 
 
+def _read_query(query: object) -> Query:
+    q = _check_query(query)
+    if not q.is_read:
+        raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
+    return q
+
+
 class Store(ABC):
     """Run named queries; reads and writes are separate calls so reads can be routed and locked."""
 
@@ -121,9 +128,7 @@ class Store(ABC):
             raise StoreUnavailable("store answered the ping with something unexpected")
 
     def read(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
-        q = _check_query(query)
-        if not q.is_read:
-            raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
+        q = _read_query(query)
         rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
         return rows
 
@@ -325,6 +330,17 @@ _COUNTERS = (
 _FALKOR_COUNTERS = {**{c: c for c in _COUNTERS}, "indices_created": "indexes_added"}
 
 
+def _response_error(exc: Exception, write: bool) -> CkgError | None:
+    """The domain error for a FalkorDB error reply; None for a read of a graph that does not
+    exist yet, which is simply empty."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not write and "empty key" in msg:
+        return None
+    if "read-only" in msg.lower() or "ro_query" in msg.lower():
+        return ReadOnlyViolation(f"write refused on a read-only path: {msg}")
+    return QueryError(msg)
+
+
 class _NotPlain(Exception):
     """A reply holding graph entities (nodes, edges, paths) or types the decoder leaves to the
     client."""
@@ -422,12 +438,10 @@ class FalkorStore(Store):
         except (errors.ConnectionError, errors.TimeoutError) as exc:
             raise StoreUnavailable(f"embedded store unreachable: {exc}") from None
         except errors.ResponseError as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if not write and "empty key" in msg:
-                return [], {}  # the graph does not exist yet: it is empty
-            if "read-only" in msg.lower() or "ro_query" in msg.lower():
-                raise ReadOnlyViolation(f"write refused on a read-only path: {msg}") from None
-            raise QueryError(msg) from None
+            error = _response_error(exc, write)
+            if error is None:
+                return [], {}
+            raise error from None
         names = [h[1] for h in (res.header or [])]
         rows = [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in res.result_set]
         counters = {
@@ -444,9 +458,7 @@ class FalkorStore(Store):
         directly (the client's generic parser costs more than the query on small replies).
         Anything unusual (parameters only the client can send, nodes in the reply, a broken
         connection) takes the thread path, which also knows how to reconnect."""
-        q = _check_query(query)
-        if not q.is_read:
-            raise ReadOnlyViolation(f"query {q.name!r} writes; call write() for it")
+        q = _read_query(query)
         header = self._encode(self._params(q, params))
         if header is None:
             return await super().aread(query, params)
@@ -459,10 +471,10 @@ class FalkorStore(Store):
             await self.aclose()
             return await super().aread(query, params)
         except errors.ResponseError as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if "empty key" in msg:
+            error = _response_error(exc, write=False)
+            if error is None:
                 return []
-            raise QueryError(msg) from None
+            raise error from None
         try:
             return decode_compact(reply)
         except _NotPlain:
