@@ -7,7 +7,7 @@ declarative rules, trims to the device's verbosity and renders the prompt snippe
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -78,24 +78,16 @@ class Popular:
         self._ttl = ttl_s
         self._rows: list[PopularRow] = []
         self._at = float("-inf")
-        self._lock = threading.Lock()
+        self._lock = asyncio.Lock()
 
-    async def atop(self, k: int = 20) -> list[PopularRow]:
-        """`top` for the event loop: the (rare) refresh is an async read."""
+    async def top(self, k: int = 20) -> list[PopularRow]:
+        """The cached rows; the (rare) refresh is one async read, whoever else is waiting."""
         if time.monotonic() - self._at > self._ttl:
-            rows = await self._store.aread(self._q.recent_bestsellers,
-                                           {"window_ms": self._window_ms, "k": 50})
-            self._rows = [PopularRow.model_validate(r) for r in rows]
-            self._at = time.monotonic()
-        return self._rows[:k]
-
-    def top(self, k: int = 20) -> list[PopularRow]:
-        if time.monotonic() - self._at > self._ttl:
-            with self._lock:
+            async with self._lock:
                 if time.monotonic() - self._at > self._ttl:
-                    self._rows = self._store.read_models(
-                        self._q.recent_bestsellers, PopularRow,
-                        {"window_ms": self._window_ms, "k": 50})
+                    rows = await self._store.aread(self._q.recent_bestsellers,
+                                                   {"window_ms": self._window_ms, "k": 50})
+                    self._rows = [PopularRow.model_validate(r) for r in rows]
                     self._at = time.monotonic()
         return self._rows[:k]
 

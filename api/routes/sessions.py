@@ -68,7 +68,7 @@ async def session_context(
     popular: Popular = request.app.state.popular
     rows = await store.aread(q.session_context, {"session_id": session_id,
                                                  "purpose": "personalization", "recs": 20})
-    top = await popular.atop(20)
+    top = await popular.top(20)
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
     ctx = build_context(
