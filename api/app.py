@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -83,17 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"])
-        return JSONResponse(
-            {"detail": {"reason": "invalid_request", "message": f"{where}: {first['msg']}",
-                        "errors": errors}},
-            status_code=422)
+        return error_response(422, "invalid_request", f"{where}: {first['msg']}",
+                              errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         reason = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code,
                                                                         "http_error")
-        return JSONResponse({"detail": {"reason": reason, "message": str(exc.detail)}},
-                            status_code=exc.status_code, headers=exc.headers)
+        return error_response(exc.status_code, reason, str(exc.detail), exc.headers)
 
     app.add_middleware(BodyLimit)
     return app
@@ -161,5 +159,11 @@ HTTP_STATUS: dict[type[CkgError], tuple[int, dict[str, str]]] = {
 
 def problem(exc: CkgError) -> JSONResponse:
     status, headers = next(HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS)
-    return JSONResponse({"detail": {"reason": exc.reason, "message": str(exc)}},
+    return error_response(status, exc.reason, str(exc), headers)
+
+
+def error_response(status: int, reason: str, message: str,
+                   headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """Every error the API sends has this one shape: `{"detail": {"reason", "message"}}`."""
+    return JSONResponse({"detail": {"reason": reason, "message": message, **extra}},
                         status_code=status, headers=headers or None)
