@@ -326,18 +326,20 @@ def erase_cmd(
 
     if (customer_id is None) == (file is None):
         raise CkgError("give one customer id or --file, not both")
-    ids = [customer_id] if customer_id else [
-        line.strip() for line in file.read_text(encoding="utf-8").splitlines()  # type: ignore[union-attr]
+    # (line number, id): the report points at the line of the file, blank lines included
+    ids = [(1, customer_id)] if customer_id else [
+        (n, line.strip()) for n, line in enumerate(
+            file.read_text(encoding="utf-8").splitlines(), 1)  # type: ignore[union-attr]
         if line.strip()]
     settings = _settings()
     key, q, missing = privacy_key(settings), get_queries(), 0
     with open_store(settings) as store, ingest_lock(store):
-        for cid in ids:
+        for n, cid in ids:
             try:
                 typer.echo(erase(store, q, key, cid).model_dump_json())
             except NotFound:
                 missing += 1
-                typer.echo(json.dumps({"error": "customer_not_found", "line": ids.index(cid) + 1}))
+                typer.echo(json.dumps({"error": "customer_not_found", "line": n}))
     if missing:
         raise typer.Exit(EXIT_PARTIAL)
 

@@ -295,6 +295,7 @@ def test_cli_export_erase_retention(api: Api, tmp_path: Path, monkeypatch: pytes
         assert out.exit_code == 4, out.output  # one unknown id: partial
         lines = [json.loads(x) for x in out.output.splitlines()]
         assert [x.get("verified") for x in lines] == [True, None, True]
+        assert lines[1] == {"error": "customer_not_found", "line": 2}
         # the API and the CLI agree on the subject hash: same key
         again = api.client.delete("/v1/customers/c-2", headers=api.h("privacy:admin")).json()
         assert again["already_erased"] and again["subject_hash"] == lines[0]["subject_hash"]
