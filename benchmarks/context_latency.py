@@ -56,18 +56,33 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class Pacer:
+    """One caller's schedule, shared by every driver so the API and its baselines see the same
+    load: evenly spaced calls from a random offset until a deadline (interval 0: flat out)."""
+
+    def __init__(self, rng: random.Random, interval: float, until: float) -> None:
+        self.interval, self.until = interval, until
+        self.next_at = time.perf_counter() + rng.random() * interval
+
+    def delay(self) -> float:
+        """Seconds to wait before the next call; advances the schedule."""
+        wait = self.next_at - time.perf_counter() if self.interval else 0.0
+        self.next_at += self.interval
+        return max(wait, 0.0)
+
+    def over(self) -> bool:
+        return time.perf_counter() >= self.until
+
+
 async def client(port: int, key: str, sessions: list[str], rng: random.Random,
                  until: float, interval: float, out: list[float], errors: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    next_at = time.perf_counter() + rng.random() * interval
+    pacer = Pacer(rng, interval, until)
     try:
         while True:
-            if interval:
-                delay = next_at - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                next_at += interval
-            if time.perf_counter() >= until:
+            if delay := pacer.delay():
+                await asyncio.sleep(delay)
+            if pacer.over():
                 return
             sid = rng.choice(sessions)
             req = (f"GET /v1/sessions/{sid}/context HTTP/1.1\r\nHost: bench\r\n"
@@ -114,13 +129,11 @@ def drive_raw(store: Store, query: Query, params: list[dict[str, object]], clien
 
     def worker(i: int) -> None:
         rng = random.Random(seed + i)
-        next_at = time.perf_counter() + rng.random() * interval
+        pacer = Pacer(rng, interval, until)
         while True:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
+            if delay := pacer.delay():
                 time.sleep(delay)
-            next_at += interval
-            if time.perf_counter() >= until:
+            if pacer.over():
                 return
             t0 = time.perf_counter()
             store.read(query, rng.choice(params))
@@ -142,13 +155,11 @@ def drive_raw_async(store: Store, query: Query, params: list[dict[str, object]],
 
     async def worker(i: int, until: float) -> None:
         rng = random.Random(seed + i)
-        next_at = time.perf_counter() + rng.random() * interval
+        pacer = Pacer(rng, interval, until)
         while True:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
+            if delay := pacer.delay():
                 await asyncio.sleep(delay)
-            next_at += interval
-            if time.perf_counter() >= until:
+            if pacer.over():
                 return
             t0 = time.perf_counter()
             await store.aread(query, rng.choice(params))
