@@ -1,17 +1,29 @@
-"""Request dependencies as `Annotated` aliases, so routes declare what they need in one word."""
+"""Request dependencies as `Annotated` aliases, so routes declare what they need in one word.
+
+The chatbot's context route is the one exception: it is called on every conversational turn,
+and FastAPI's per-request parameter solving cost it about as much as the store query itself.
+It reads its key, path and query through the plain functions below instead (`authorize`,
+`path_id`, `query_model`): the same checks and the same error envelope, without the solver.
+`documented` keeps its OpenAPI description the same as a declared route's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from api.auth import ApiKey, KeyStore, Scope
 from graph.errors import StoreUnavailable
 from graph.model import EntityId
 from graph.settings import Settings
 from graph.store import Store
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def store_of(request: Request) -> Store:
@@ -30,19 +42,30 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    """`Authorization: Bearer <key>` wins over `X-API-Key: <key>`."""
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return x_api_key
+
+
+def authorize(request: Request, *scopes: Scope) -> ApiKey:
+    headers = request.headers
+    keys: KeyStore = request.app.state.keys
+    return keys.check(presented_key(headers.get("authorization"), headers.get("x-api-key")),
+                      *scopes)
+
+
 def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency that admits only keys holding one of `scopes` (401 without a key, 403
     without the scope). Dependencies here are `async def` on purpose: they never block, and a
     plain `def` would cost every request a trip through the thread pool."""
 
     async def check(request: Request,
-              authorization: Annotated[str | None, Header()] = None,
-              x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
-        presented = x_api_key
-        if authorization and authorization.lower().startswith("bearer "):
-            presented = authorization[7:].strip()
+                    authorization: Annotated[str | None, Header()] = None,
+                    x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
         keys: KeyStore = request.app.state.keys
-        return keys.check(presented, *scopes)
+        return keys.check(presented_key(authorization, x_api_key), *scopes)
 
     return check
 
@@ -52,5 +75,51 @@ IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
 ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
 ProfileKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
 # Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
-PathId = Annotated[EntityId, Path(min_length=1, max_length=256)]
+ID_MAX = 256
+PathId = Annotated[EntityId, Path(min_length=1, max_length=ID_MAX)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
+    """FastAPI's own error shape, so the app's one 422 handler answers both kinds of route."""
+    return RequestValidationError([
+        {"type": e["type"], "loc": (*where, *e["loc"]), "msg": e["msg"], "input": e["input"]}
+        for e in exc.errors(include_url=False)])
+
+
+@cache
+def _id_adapter() -> TypeAdapter[str]:
+    return TypeAdapter(Annotated[EntityId, Field(min_length=1, max_length=ID_MAX)])
+
+
+def path_id(request: Request, name: str) -> str:
+    try:
+        return _id_adapter().validate_python(request.path_params[name])
+    except ValidationError as exc:
+        raise _invalid(exc, "path", name) from None
+
+
+def query_model(request: Request, model: type[M]) -> M:
+    """The query string as one model; unknown names are ignored, as FastAPI does."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise _invalid(exc, "query") from None
+
+
+def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI parameters for a route that parses its own request: the path ids, the query
+    model's fields and the two key headers, as FastAPI would have listed them."""
+    schema = query.model_json_schema()
+    params: list[dict[str, Any]] = [
+        {"name": n, "in": "path", "required": True,
+         "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX}}
+        for n in path_ids]
+    for name, prop in schema["properties"].items():
+        entry = {"name": name, "in": "query", "required": False, "schema": prop}
+        if "description" in prop:
+            entry["description"] = prop["description"]
+        params.append(entry)
+    params += [{"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
+               for h in ("authorization", "x-api-key")]
+    return {"parameters": params}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from api.context import InvalidParameter, Popular, build_context, context_text, zone
-from api.deps import ChatbotKey, PathId, store_of
+from api.deps import authorize, documented, path_id, query_model, store_of
 from api.schemas import ContextPublic, DeviceName, Verbosity
 from graph.errors import SessionNotFound
 from graph.queries import Queries
@@ -21,8 +21,7 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
 class ContextQuery(BaseModel):
-    """The context's query parameters, validated as one model (cheaper per request than one
-    FastAPI parameter each)."""
+    """The context's query parameters, validated as one model."""
 
     format: Literal["json", "text"] = "json"
     max_tokens: int = Field(default=400, ge=16, le=8192, description="Budget for format=text.")
@@ -44,19 +43,18 @@ class ContextQuery(BaseModel):
         404: {"description": "Unknown session (reason session_not_found)."},
         503: {"description": "Store unavailable; retry after the Retry-After seconds."},
     },
+    openapi_extra=documented(("session_id",), ContextQuery),
 )
-async def session_context(
-    session_id: PathId,
-    request: Request,
-    _key: ChatbotKey,
-    params: Annotated[ContextQuery, Query()],
-) -> Response:
+async def session_context(request: Request) -> Response:
     """Who is this, what are they doing, what should I say: consent-filtered, one store read.
 
     The declared purpose is `personalization`: without that consent in force the answer holds
     the session's cart, time and non-personal suggestions only, and says so.
     """
-    # the hottest route: store and settings come straight from the app, not as dependencies
+    # The hottest route parses its own request (see api.deps): no FastAPI parameter solving.
+    authorize(request, "chatbot:read")
+    session_id = path_id(request, "session_id")
+    params = query_model(request, ContextQuery)
     store, settings = store_of(request), request.app.state.settings
     format, max_tokens, tz, at = params.format, params.max_tokens, params.tz, params.at
     if tz is not None:
