@@ -67,9 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
     )
+    # routes match in order: the chatbot's per-turn context route is looked at first
+    app.include_router(sessions.router)
     app.include_router(health.router)
     app.include_router(events.router)
-    app.include_router(sessions.router)
     app.include_router(customers.router)
     app.include_router(consents.router)
     app.include_router(recommendations.router)

@@ -2,19 +2,22 @@
 
 The chatbot's context route is the one exception: it is called on every conversational turn,
 and FastAPI's per-request parameter solving cost it about as much as the store query itself.
-It reads its key, path and query through the plain functions below instead (`authorize`,
-`path_id`, `query_model`): the same checks and the same error envelope, without the solver.
-`documented` keeps its OpenAPI description the same as a declared route's.
+It is a `DirectRoute`, which hands the endpoint the bare request, and reads its key, path and
+query through the plain functions below (`authorize`, `path_id`, `query_model`): the same
+checks and the same error envelope, without the solver. `documented` keeps its OpenAPI
+description the same as a declared route's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from api.auth import ApiKey, KeyStore, Scope
@@ -50,10 +53,15 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str | Non
 
 
 def authorize(request: Request, *scopes: Scope) -> ApiKey:
-    headers = request.headers
+    """`require` for a DirectRoute: reads the two headers straight off the ASGI scope."""
+    authorization = x_api_key = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key":
+            x_api_key = value.decode("latin-1")
     keys: KeyStore = request.app.state.keys
-    return keys.check(presented_key(headers.get("authorization"), headers.get("x-api-key")),
-                      *scopes)
+    return keys.check(presented_key(authorization, x_api_key), *scopes)
 
 
 def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
@@ -102,9 +110,23 @@ def path_id(request: Request, name: str) -> str:
 def query_model(request: Request, model: type[M]) -> M:
     """The query string as one model; unknown names are ignored, as FastAPI does."""
     try:
+        if not request.scope["query_string"]:
+            return model()
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
         raise _invalid(exc, "query") from None
+
+
+class DirectRoute(APIRoute):
+    """A route whose endpoint is `async (Request) -> Response`, called as is: FastAPI still
+    documents it (response model, `openapi_extra`), but per request only routing, the
+    exception handlers and the endpoint run."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = self.endpoint
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"{endpoint.__name__}: a DirectRoute endpoint must be async")
+        return endpoint
 
 
 def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, Any]:

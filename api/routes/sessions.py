@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from api.context import InvalidParameter, Popular, build_context, context_text, zone
-from api.deps import authorize, documented, path_id, query_model, store_of
+from api.deps import DirectRoute, authorize, documented, path_id, query_model, store_of
 from api.schemas import ContextPublic, DeviceName, Verbosity
 from graph.errors import SessionNotFound
 from graph.queries import Queries
@@ -34,17 +34,6 @@ class ContextQuery(BaseModel):
                                   "default now.")
 
 
-@router.get(
-    "/{session_id}/context",
-    response_model=ContextPublic,
-    responses={
-        200: {"content": {"text/plain": {}},
-              "description": "JSON, or with format=text a prompt snippet within max_tokens."},
-        404: {"description": "Unknown session (reason session_not_found)."},
-        503: {"description": "Store unavailable; retry after the Retry-After seconds."},
-    },
-    openapi_extra=documented(("session_id",), ContextQuery),
-)
 async def session_context(request: Request) -> Response:
     """Who is this, what are they doing, what should I say: consent-filtered, one store read.
 
@@ -78,3 +67,16 @@ async def session_context(request: Request) -> Response:
         return PlainTextResponse(context_text(ctx, max_tokens))
     # already a validated ContextPublic: serialise once instead of re-validating it
     return Response(ctx.model_dump_json(), media_type="application/json")
+
+
+router.add_api_route(
+    "/{session_id}/context", session_context, methods=["GET"], route_class_override=DirectRoute,
+    response_model=ContextPublic,
+    responses={
+        200: {"content": {"text/plain": {}},
+              "description": "JSON, or with format=text a prompt snippet within max_tokens."},
+        404: {"description": "Unknown session (reason session_not_found)."},
+        503: {"description": "Store unavailable; retry after the Retry-After seconds."},
+    },
+    openapi_extra=documented(("session_id",), ContextQuery),
+)
