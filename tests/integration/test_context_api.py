@@ -247,6 +247,33 @@ def test_errors(api: Api) -> None:
     assert r.status_code == 422
 
 
+def test_context_route_parses_like_a_declared_route(api: Api) -> None:
+    """The context route reads its own key, path and query (api.deps.DirectRoute): it must
+    answer and document them exactly as FastAPI would for a declared route."""
+    api.load(*browsing(CUST, "s-1"))
+    get = api.client.get
+    key = api.keys["chatbot:read"]
+    assert get("/v1/sessions/s-1/context", headers={"X-API-Key": key}).status_code == 200
+    wrong = {"Authorization": f"Bearer {api.keys['ingest:write']}", "X-API-Key": key}
+    assert get("/v1/sessions/s-1/context", headers=wrong).status_code == 403  # Bearer wins
+    r = get("/v1/sessions/%20s-1/context", headers={"X-API-Key": key})
+    assert r.status_code == 422
+    assert r.json()["detail"]["errors"][0]["loc"][:2] == ["path", "session_id"]
+    r = get("/v1/sessions/s-1/context", params={"max_tokens": "many"},
+            headers={"X-API-Key": key})
+    assert r.json()["detail"]["errors"][0]["loc"] == ["query", "max_tokens"]
+    spec = api.client.get("/openapi.json").json()["paths"]
+    ours = {(p["in"], p["name"]): p for p in
+            spec["/v1/sessions/{session_id}/context"]["get"]["parameters"]}
+    assert set(ours) == {("path", "session_id"), ("query", "format"), ("query", "max_tokens"),
+                         ("query", "device"), ("query", "verbosity"), ("query", "tz"),
+                         ("query", "at"), ("header", "authorization"), ("header", "x-api-key")}
+    assert ours[("query", "max_tokens")]["schema"]["maximum"] == 8192
+    declared = {(p["in"], p["name"]) for p in spec["/v1/customers/{customer_id}"]["get"]
+                ["parameters"]}
+    assert {("header", "authorization"), ("header", "x-api-key")} <= declared
+
+
 # every route that needs a key, and the one scope that opens it (others: 403, none: 401)
 ROUTES = [
     ("GET", "/v1/sessions/s-1/context", {"chatbot:read"}),
