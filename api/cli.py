@@ -563,7 +563,7 @@ def serve_cmd(
 
     _settings()  # fail on bad settings before binding a port
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                http="api.server:HttpProtocol", log_level="info")
 
 
 def main() -> None:

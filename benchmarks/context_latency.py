@@ -1,7 +1,8 @@
 """Chatbot context latency: the API over loopback against the same Cypher run directly.
 
 Loads ../shared/datasets (both datasets, in full) into a fresh embedded store unless
-`--data-dir` names one already loaded, starts `ckg serve` as its own process, then:
+`--data-dir` names one already loaded, starts the API as its own process (uvicorn with the
+protocol `ckg serve` uses, without its access log), then:
 
 1. runs the context query directly against the store, for random real sessions (seeded), from
    32 callers each pacing itself to `--rate / clients` calls per second: once from threads
@@ -218,8 +219,9 @@ def main() -> None:
                        "CKG_API_KEYS_FILE": str(settings.api_keys_file)}
                 server = subprocess.Popen(
                     [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                     "--port", str(port), "--workers", str(args.workers), "--log-level",
-                     "warning", "--no-access-log"], env=env)
+                     "--http", "api.server:HttpProtocol", "--port", str(port),
+                     "--workers", str(args.workers), "--log-level", "warning",
+                     "--no-access-log"], env=env)
                 try:
                     deadline = time.time() + 60
                     while True:
