@@ -133,6 +133,8 @@ def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, A
     """OpenAPI parameters for a route that parses its own request: the path ids, the query
     model's fields and the two key headers, as FastAPI would have listed them."""
     schema = query.model_json_schema()
+    if "$defs" in schema:  # their references would dangle in the OpenAPI document
+        raise TypeError(f"{query.__name__}: query fields must have inline schemas")
     params: list[dict[str, Any]] = [
         {"name": n, "in": "path", "required": True,
          "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX}}
