@@ -46,6 +46,24 @@ def test_mask(text: str, hidden: str) -> None:
     assert hidden not in mask(text)
 
 
+def test_mask_keeps_addresses_and_dates() -> None:
+    text = "127.0.0.1:48276 GET /v1/sessions/s-1/context?at=2011-12-01T10:00:00Z"
+    assert mask(text) == text
+
+
+def test_masked_records_keep_their_arguments(caplog: pytest.LogCaptureFixture) -> None:
+    """uvicorn's access formatter unpacks `record.args`: masking must not flatten them."""
+    log = logging.getLogger("ckg.test")
+    caplog.handler.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO, logger="ckg.test"):
+        log.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/x?email=a@b.org", "1.1",
+                 200)
+    record = caplog.records[-1]
+    client, _, path, _, status = record.args  # type: ignore[misc]
+    assert (client, path, status) == ("127.0.0.1:5000", "/x?email=<email>", 200)
+    assert "a@b.org" not in caplog.text
+
+
 def test_logs_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("ckg.test")
     caplog.handler.addFilter(MaskingFilter())
