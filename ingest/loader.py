@@ -331,11 +331,10 @@ class Planner:
                 "customer": own_lists["customer"] if not sid else [],
                 "identity": own_lists["identity"] if not sid else [],
                 # one entry per distinct product (ABOUT), and beside it the PURCHASED
-                # aggregate it carries, if any: flat lists keep the parameters small
+                # aggregate it carries, if any
                 "buyer": cid,
-                "products": sorted(set(products_about)) if len(products_about) > 1
-                else products_about,
-                "bought": [],
+                "about": [{"id": pid, "bought": []} for pid in (
+                    sorted(set(products_about)) if len(products_about) > 1 else products_about)],
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
@@ -344,7 +343,9 @@ class Planner:
             carriers[buy_at[pair]][pair[1]] = row
         for index, rows in carriers.items():
             ev = events[index]
-            ev["bought"] = [[rows[pid]] if pid in rows else [] for pid in ev["products"]]
+            for about in ev["about"]:
+                if about["id"] in rows:
+                    about["bought"] = [rows[about["id"]]]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,

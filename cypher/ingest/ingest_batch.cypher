@@ -1,7 +1,8 @@
 // purpose: write one batch of new events and everything derived from them, atomically (one
 //   statement): owners, sessions, products, events with their order and products (ABOUT; the
 //   PURCHASED aggregate of a customer and product rides on one event's entry for that product,
-//   `bought[i]` beside `products[i]`, so each line finds its product once), orders and customer
+//   `about[i].bought`, so each line finds its product once; UNWIND, not indexing by position:
+//   `r.products[i]` copies the list per line, quadratic in an order's lines), orders and customer
 //   facts, consents. Events outside a session hang off their owner
 //   (HAD_EVENT). Each bulk section is `UNWIND $list ... WITH count(*) AS _`: the count puts the
 //   statement back on one row, so an empty list never stops it; small sections are FOREACH.
@@ -115,13 +116,11 @@ FOREACH (iid IN r.identity |
 )
 WITH e, r
 OPTIONAL MATCH (buyer:Customer {id: r.buyer})
-WITH e, r, buyer
-UNWIND range(0, size(r.products) - 1) AS i
-WITH e, buyer, r.products[i] AS pid, CASE WHEN buyer IS NULL OR size(r.bought) = 0 THEN []
-  ELSE r.bought[i] END AS bought
-MATCH (p:Product {id: pid})
+WITH e, r.about AS about, buyer
+UNWIND about AS a
+MATCH (p:Product {id: a.id})
 CREATE (e)-[:ABOUT]->(p)
-FOREACH (b IN bought |
+FOREACH (b IN CASE WHEN buyer IS NULL THEN [] ELSE a.bought END |
   MERGE (buyer)-[x:PURCHASED]->(p)
   ON CREATE SET x.count = 0, x.qty = 0, x.amount = 0.0
   SET x.count = x.count + b.count, x.qty = x.qty + b.qty,
