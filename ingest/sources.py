@@ -12,17 +12,19 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 # A record larger than this is refused rather than parsed (protects memory on hostile input).
 MAX_RECORD_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    """One input record: its parsed fields, or the raw text and why it could not be parsed."""
+class SourceRecord(NamedTuple):
+    """One input record: its parsed fields, or the raw text and why it could not be parsed.
+
+    A named tuple rather than a frozen dataclass: a file load makes one per line, and a frozen
+    dataclass's `__init__` cost a second of the retail file's load.
+    """
 
     source: str
     position: int  # 1-based line number (JSONL) or data row number (CSV, header excluded)
