@@ -330,11 +330,12 @@ class Planner:
                 # an event in a session reaches its owner through the session
                 "customer": own_lists["customer"] if not sid else [],
                 "identity": own_lists["identity"] if not sid else [],
-                # one entry per distinct product (ABOUT), and beside it the PURCHASED
-                # aggregate it carries, if any
+                # one entry per distinct product (ABOUT), and beside the first ones the
+                # PURCHASED aggregates the event carries: flat lists keep the parameters small
                 "buyer": cid,
-                "about": [{"id": pid, "bought": []} for pid in (
-                    sorted(set(products_about)) if len(products_about) > 1 else products_about)],
+                "products": sorted(set(products_about)) if len(products_about) > 1
+                else products_about,
+                "bought": [],
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
@@ -343,9 +344,9 @@ class Planner:
             carriers[buy_at[pair]][pair[1]] = row
         for index, rows in carriers.items():
             ev = events[index]
-            for about in ev["about"]:
-                if about["id"] in rows:
-                    about["bought"] = [rows[about["id"]]]
+            carried = [pid for pid in ev["products"] if pid in rows]
+            ev["products"] = carried + [pid for pid in ev["products"] if pid not in rows]
+            ev["bought"] = [rows[pid] for pid in carried]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,

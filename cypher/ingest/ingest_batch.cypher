@@ -1,8 +1,8 @@
 // purpose: write one batch of new events and everything derived from them, atomically (one
 //   statement): owners, sessions, products, events with their order and products (ABOUT; the
-//   PURCHASED aggregate of a customer and product rides on one event's entry for that product,
-//   `about[i].bought`, so each line finds its product once; UNWIND, not indexing by position:
-//   `r.products[i]` copies the list per line, quadratic in an order's lines), orders and customer
+//   PURCHASED aggregate of a customer and product rides on one event's entry for that product:
+//   `bought[i]` beside `products[i]` for the first products, so each line finds its product once;
+//   the lists are bound once per event, as `r.products[i]` would copy the list per line), orders and customer
 //   facts, consents. Events outside a session hang off their owner
 //   (HAD_EVENT). Each bulk section is `UNWIND $list ... WITH count(*) AS _`: the count puts the
 //   statement back on one row, so an empty list never stops it; small sections are FOREACH.
@@ -116,11 +116,11 @@ FOREACH (iid IN r.identity |
 )
 WITH e, r
 OPTIONAL MATCH (buyer:Customer {id: r.buyer})
-WITH e, r.about AS about, buyer
-UNWIND about AS a
-MATCH (p:Product {id: a.id})
+WITH e, r.products AS products, r.bought AS bought, buyer
+UNWIND range(0, size(products) - 1) AS i
+MATCH (p:Product {id: products[i]})
 CREATE (e)-[:ABOUT]->(p)
-FOREACH (b IN CASE WHEN buyer IS NULL THEN [] ELSE a.bought END |
+FOREACH (b IN CASE WHEN buyer IS NULL OR i >= size(bought) THEN [] ELSE [bought[i]] END |
   MERGE (buyer)-[x:PURCHASED]->(p)
   ON CREATE SET x.count = 0, x.qty = 0, x.amount = 0.0
   SET x.count = x.count + b.count, x.qty = x.qty + b.qty,
