@@ -150,7 +150,7 @@ class Planner:
         searched: dict[tuple[str, str], Row] = {}
         cart: dict[tuple[str, str], Row] = {}
         tiers: set[str] = set()
-        purchased: dict[tuple[str, str], Row] = {}
+        purchased: dict[tuple[str, str], list[Any]] = {}
         buy_at: dict[tuple[str, str], int] = {}  # (customer, product) -> index in `events`
         orders: dict[str, Row] = {}
         consents: list[Row] = []
@@ -182,14 +182,16 @@ class Planner:
             if customer is None:
                 return
             pair = (customer, pid)
-            if pair not in purchased:  # the aggregate rides on the first line that has it
+            row = purchased.get(pair)
+            if row is None:  # the aggregate rides on the first line that has it
                 buy_at[pair] = len(events)
-            row = purchased.setdefault(pair, {"count": 0, "qty": 0, "amount": 0.0,
-                                             "last_at": at})
-            row["count"] += count
-            row["qty"] += qty
-            row["amount"] = round(row["amount"] + amount, 4)
-            row["last_at"] = max(row["last_at"], at)
+                # [count, qty, amount, last_at]: a list, not a map, as there is one per line
+                purchased[pair] = [count, qty, round(0.0 + amount, 4), at]
+            else:
+                row[0] += count
+                row[1] += qty
+                row[2] = round(row[2] + amount, 4)
+                row[3] = max(row[3], at)
 
         for linked_iid, (linked_cid, linked_at) in self.new_links.items():
             identities[linked_iid] = {
@@ -339,7 +341,7 @@ class Planner:
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
-        carriers: dict[int, dict[str, Row]] = defaultdict(dict)
+        carriers: dict[int, dict[str, list[Any]]] = defaultdict(dict)
         for pair, row in purchased.items():
             carriers[buy_at[pair]][pair[1]] = row
         for index, rows in carriers.items():

@@ -113,7 +113,8 @@ def read_csv(path: Path, delimiter: str = ",") -> Iterator[SourceRecord]:
             except (csv.Error, UnicodeDecodeError) as exc:
                 yield SourceRecord(source, position, None, None, "bad_csv_row", str(exc))
                 continue
-            if not "".join(row).strip():  # no fields, or only blank ones
+            # no fields, or only blank ones (a non-blank first field settles it cheaply)
+            if not (row and row[0].strip()) and not "".join(row).strip():
                 position -= 1
                 continue
             if len(row) != len(header):
