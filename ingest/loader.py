@@ -160,14 +160,15 @@ class Planner:
         def product(pid: str, at: int, category: str | None = None, name: str | None = None,
                     price: float | None = None, currency: str | None = None) -> None:
             """Each attribute from the latest event carrying it; the statement compares times."""
-            row = products.setdefault(pid, {"id": pid, "name": None, "name_at": None,
-                                            "price": None, "currency": None, "price_at": None,
-                                            "categories": []})
+            row = products.get(pid)  # runs per order line: no throwaway default row
+            if row is None:
+                row = products[pid] = {"id": pid, "name": None, "name_at": None, "price": None,
+                                       "currency": None, "price_at": None, "categories": []}
             if category and category not in row["categories"]:
                 row["categories"].append(category)
-            if name is not None and is_latest(row["name_at"], at):
-                row["name"], row["name_at"] = name, at
-            if price is not None and is_latest(row["price_at"], at):
+            if name is not None and (row["name_at"] is None or at >= row["name_at"]):
+                row["name"], row["name_at"] = name, at  # is_latest, inlined
+            if price is not None and (row["price_at"] is None or at >= row["price_at"]):
                 row["price"], row["currency"], row["price_at"] = price, currency, at
 
         def order(oid: str, at: int, currency: str | None, cid: str | None) -> Row:
