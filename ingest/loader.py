@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from graph.consent import ConsentRecord, in_force
 from graph.privacy import privacy_key, subject_hash
 from graph.queries import get_queries
-from graph.store import Store, WriteResult
+from graph.store import PreparedWrite, Store, WriteResult
 from graph.subjects import suppressed
 from ingest.adapters import Adapter
 from ingest.events import (
@@ -416,13 +416,54 @@ class Planner:
         return links, unlinks, firsts
 
 
-@dataclass(frozen=True)
+@dataclass
 class _InFlight:
-    """A batch handed to the writer thread: its write, its event ids and what it touches."""
+    """A planned batch: its encoded write, its event ids and what it touches; `future` once it
+    is handed to the writer thread."""
 
-    future: Future[WriteResult]
+    prepared: PreparedWrite
     ids: frozenset[str]
     keys: frozenset[str]
+    future: Future[WriteResult] | None = None
+
+
+class _Pipeline:
+    """Batches planned but not yet stored, oldest first: at most one being written (`running`)
+    and one planned and encoded (`pending`).
+
+    `pending` is handed to the writer once the next batch has done its reads, and that batch is
+    then planned and encoded while the store writes `pending`: the reads would otherwise wait
+    for the write (the store runs a read after a write in progress), so Python and the store
+    took turns. Writes run one at a time, in batch order.
+    """
+
+    def __init__(self, store: Store, writer: ThreadPoolExecutor, result: LoadResult) -> None:
+        self.store = store
+        self.writer = writer
+        self.result = result
+        self.running: _InFlight | None = None
+        self.pending: _InFlight | None = None
+
+    def start_pending(self) -> None:
+        if self.pending is None:
+            return
+        self.land_running()
+        self.pending.future = self.writer.submit(self.store.write_prepared,
+                                                 self.pending.prepared)
+        self.running, self.pending = self.pending, None
+
+    def land_running(self) -> None:
+        if self.running is None:
+            return
+        assert self.running.future is not None
+        written = self.running.future.result()  # re-raises what the write raised
+        self.running = None
+        self.result.batches += 1
+        self.result.seconds += written.seconds
+
+    def land_all(self) -> None:
+        self.start_pending()
+        self.land_running()
 
 
 @dataclass
@@ -580,17 +621,16 @@ class Loader:
         producer = threading.Thread(target=produce, name="ckg-ingest-parse", daemon=True)
         producer.start()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ckg-ingest-write")
-        pending: _InFlight | None = None
+        pipe = _Pipeline(self.store, writer, result)
         try:
             while (item := batches.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 if item:
-                    pending = self._write(item, rec, result, pending, writer)
+                    self._write(item, rec, pipe)
                 if progress:
                     progress(sum(len(records) for records, _ in item))
-            if pending is not None:
-                self._finish(pending, result)
+            pipe.land_all()
         finally:
             stop.set()
             writer.shutdown(wait=True)  # never leave with a batch still being written
@@ -676,16 +716,17 @@ class Loader:
                                        "behavioural events need analytics consent in force")
         return refused
 
-    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult,
-               pending: _InFlight | None, writer: ThreadPoolExecutor) -> _InFlight | None:
-        """Plan this batch while the previous one (`pending`) is still being written.
+    def _write(self, batch: list[Item], rec: Reconciliation, pipe: _Pipeline) -> None:
+        """Plan this batch while the previous one (`pipe.pending`) is being written.
 
-        The reads see the store without `pending`'s writes, so its event ids count as stored, and
-        when this batch touches a session, anonymous id or loyalty customer that `pending` also
-        touches, its reads wait for `pending` to be stored. Batches are stored one at a time, in
-        order.
+        The reads see the store without `pending`'s writes (it is handed to the writer after
+        them), so its event ids count as stored, and when this batch touches a session,
+        anonymous id or loyalty customer that `pending` also touches, `pending` is stored before
+        the reads. Batches are stored one at a time, in order.
         """
         q = self.q
+        pipe.land_running()  # the batch before `pending`: its writes are what the reads see
+        pending = pipe.pending
         inflight = pending.ids if pending is not None else frozenset()
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
@@ -711,7 +752,7 @@ class Loader:
         tracked = {f"k:{o}" for _, e in candidates.values() if isinstance(e, BEHAVIOURAL)
                    for o in _owner_keys(e)}
         if pending is not None and not tracked.isdisjoint(pending.keys):
-            self._finish(pending, result)
+            pipe.land_all()
             pending = None
         refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
         fresh: dict[str, Event] = {}
@@ -730,7 +771,7 @@ class Loader:
         extra = {k: s for k, s in extra.items() if _owner_keys(s) in owners}
         events = list(extra.values()) + list(fresh.values())
         if not events:
-            return pending
+            return
         sessions = sorted({e.session_id for e in events if e.session_id})
         anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
         loyal = sorted({e.customer_id for e in events
@@ -742,20 +783,11 @@ class Loader:
                   if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
                   for o in _owner_keys(e))}
         if pending is not None and not keys.isdisjoint(pending.keys):
-            self._finish(pending, result)
-            pending = None
+            pipe.land_all()
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
+        pipe.start_pending()  # this batch's reads are done: store `pending` while planning it
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        prepared = self.store.prepare_write(q.ingest_batch, params)  # encoded here, overlapped
-        if pending is not None:
-            self._finish(pending, result)
-        future = writer.submit(self.store.write_prepared, prepared)
-        return _InFlight(future, frozenset(e.event_id for e in events), frozenset(keys))
-
-    @staticmethod
-    def _finish(pending: _InFlight, result: LoadResult) -> None:
-        written = pending.future.result()  # re-raises what the write raised
-        result.batches += 1
-        result.seconds += written.seconds
+        pipe.pending = _InFlight(self.store.prepare_write(q.ingest_batch, params),
+                                 frozenset(e.event_id for e in events), frozenset(keys))
