@@ -136,7 +136,7 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
     stem = path.name.split(".")[0]
     dl_path = dead_letter or dead_letter_path(store.settings, stem)
     with ingest_lock(store), DeadLetter(dl_path) as dl, collector_paused():
-        loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
+        loader = Loader(store, dl, batch_size=batch_size or store.settings.ingest_batch_size,
                         keep_text=keep_text, adapter=adapter,
                         synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
                         grouping=grouping, mark_outliers=True)
