@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,18 +72,46 @@ def _retail_time(text: str) -> str:
     return local.replace(tzinfo=RETAIL_TZ).isoformat()
 
 
+_RETAIL_COLUMNS = itemgetter("InvoiceNo", "StockCode", "CustomerID", "Quantity", "UnitPrice",
+                             "InvoiceDate")
+
+
 def online_retail(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One row as an event. A CSV row has every column as text, so the columns are fetched in
+    one step (field-by-field fetching was a fifth of the parse time); anything else takes the
+    checked path, which reports the first missing column."""
+    try:
+        invoice, code, customer, qty_text, price_text, date_text = _RETAIL_COLUMNS(row)
+        invoice, code, customer = invoice.strip(), code.strip(), customer.strip()
+        qty_text, price_text, date_text = qty_text.strip(), price_text.strip(), date_text.strip()
+    except (KeyError, AttributeError):  # a missing column, or a value that is not text
+        return _online_retail_checked(row)
+    try:
+        qty = int(qty_text)
+        price = float(price_text)
+        timestamp = _retail_time(date_text)
+    except ValueError as exc:
+        raise EventRejected("invalid_field", f"row: {exc}", field="row") from None
+    return _retail_event(row, invoice, code, customer, qty, price, timestamp)
+
+
+def _online_retail_checked(row: Mapping[str, Any]) -> dict[str, Any]:
     invoice = _field(row, "InvoiceNo")
     code = _field(row, "StockCode")
     customer = _field(row, "CustomerID")
-    if customer.endswith(".0"):
-        customer = customer[:-2]
     try:
         qty = int(_field(row, "Quantity"))
         price = float(_field(row, "UnitPrice"))
         timestamp = _retail_time(_field(row, "InvoiceDate"))
     except ValueError as exc:
         raise EventRejected("invalid_field", f"row: {exc}", field="row") from None
+    return _retail_event(row, invoice, code, customer, qty, price, timestamp)
+
+
+def _retail_event(row: Mapping[str, Any], invoice: str, code: str, customer: str, qty: int,
+                  price: float, timestamp: str) -> dict[str, Any]:
+    if customer.endswith(".0"):
+        customer = customer[:-2]
     cancelled = invoice.upper().startswith("C")
     if code in RETAIL_SERVICE_CODES:
         raise EventRejected("not_customer_activity", f"StockCode: {code!r} is a service code",

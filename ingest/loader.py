@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from graph.consent import ConsentRecord, in_force
 from graph.privacy import privacy_key, subject_hash
 from graph.queries import get_queries
-from graph.store import Store, WriteResult
+from graph.store import PreparedWrite, Store, WriteResult
 from graph.subjects import suppressed
 from ingest.adapters import Adapter
 from ingest.events import (
@@ -150,7 +150,7 @@ class Planner:
         searched: dict[tuple[str, str], Row] = {}
         cart: dict[tuple[str, str], Row] = {}
         tiers: set[str] = set()
-        purchased: dict[tuple[str, str], Row] = {}
+        purchased: dict[tuple[str, str], list[Any]] = {}
         buy_at: dict[tuple[str, str], int] = {}  # (customer, product) -> index in `events`
         orders: dict[str, Row] = {}
         consents: list[Row] = []
@@ -160,14 +160,15 @@ class Planner:
         def product(pid: str, at: int, category: str | None = None, name: str | None = None,
                     price: float | None = None, currency: str | None = None) -> None:
             """Each attribute from the latest event carrying it; the statement compares times."""
-            row = products.setdefault(pid, {"id": pid, "name": None, "name_at": None,
-                                            "price": None, "currency": None, "price_at": None,
-                                            "categories": []})
+            row = products.get(pid)  # runs per order line: no throwaway default row
+            if row is None:
+                row = products[pid] = {"id": pid, "name": None, "name_at": None, "price": None,
+                                       "currency": None, "price_at": None, "categories": []}
             if category and category not in row["categories"]:
                 row["categories"].append(category)
-            if name is not None and is_latest(row["name_at"], at):
-                row["name"], row["name_at"] = name, at
-            if price is not None and is_latest(row["price_at"], at):
+            if name is not None and (row["name_at"] is None or at >= row["name_at"]):
+                row["name"], row["name_at"] = name, at  # is_latest, inlined
+            if price is not None and (row["price_at"] is None or at >= row["price_at"]):
                 row["price"], row["currency"], row["price_at"] = price, currency, at
 
         def order(oid: str, at: int, currency: str | None, cid: str | None) -> Row:
@@ -182,14 +183,16 @@ class Planner:
             if customer is None:
                 return
             pair = (customer, pid)
-            if pair not in purchased:  # the aggregate rides on the first line that has it
+            row = purchased.get(pair)
+            if row is None:  # the aggregate rides on the first line that has it
                 buy_at[pair] = len(events)
-            row = purchased.setdefault(pair, {"count": 0, "qty": 0, "amount": 0.0,
-                                             "last_at": at})
-            row["count"] += count
-            row["qty"] += qty
-            row["amount"] = round(row["amount"] + amount, 4)
-            row["last_at"] = max(row["last_at"], at)
+                # [count, qty, amount, last_at]: a list, not a map, as there is one per line
+                purchased[pair] = [count, qty, round(0.0 + amount, 4), at]
+            else:
+                row[0] += count
+                row[1] += qty
+                row[2] = round(row[2] + amount, 4)
+                row[3] = max(row[3], at)
 
         for linked_iid, (linked_cid, linked_at) in self.new_links.items():
             identities[linked_iid] = {
@@ -330,8 +333,8 @@ class Planner:
                 # an event in a session reaches its owner through the session
                 "customer": own_lists["customer"] if not sid else [],
                 "identity": own_lists["identity"] if not sid else [],
-                # one entry per distinct product (ABOUT), and beside it the PURCHASED
-                # aggregate it carries, if any: flat lists keep the parameters small
+                # one entry per distinct product (ABOUT), and beside the first ones the
+                # PURCHASED aggregates the event carries: flat lists keep the parameters small
                 "buyer": cid,
                 "products": sorted(set(products_about)) if len(products_about) > 1
                 else products_about,
@@ -339,12 +342,14 @@ class Planner:
                 "props": {k: v for k, v in props.items() if v is not None},
             })
 
-        carriers: dict[int, dict[str, Row]] = defaultdict(dict)
+        carriers: dict[int, dict[str, list[Any]]] = defaultdict(dict)
         for pair, row in purchased.items():
             carriers[buy_at[pair]][pair[1]] = row
         for index, rows in carriers.items():
             ev = events[index]
-            ev["bought"] = [[rows[pid]] if pid in rows else [] for pid in ev["products"]]
+            carried = [pid for pid in ev["products"] if pid in rows]
+            ev["products"] = carried + [pid for pid in ev["products"] if pid not in rows]
+            ev["bought"] = [rows[pid] for pid in carried]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
             {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
@@ -411,13 +416,54 @@ class Planner:
         return links, unlinks, firsts
 
 
-@dataclass(frozen=True)
+@dataclass
 class _InFlight:
-    """A batch handed to the writer thread: its write, its event ids and what it touches."""
+    """A planned batch: its encoded write, its event ids and what it touches; `future` once it
+    is handed to the writer thread."""
 
-    future: Future[WriteResult]
+    prepared: PreparedWrite
     ids: frozenset[str]
     keys: frozenset[str]
+    future: Future[WriteResult] | None = None
+
+
+class _Pipeline:
+    """Batches planned but not yet stored, oldest first: at most one being written (`running`)
+    and one planned and encoded (`pending`).
+
+    `pending` is handed to the writer once the next batch has done its reads, and that batch is
+    then planned and encoded while the store writes `pending`: the reads would otherwise wait
+    for the write (the store runs a read after a write in progress), so Python and the store
+    took turns. Writes run one at a time, in batch order.
+    """
+
+    def __init__(self, store: Store, writer: ThreadPoolExecutor, result: LoadResult) -> None:
+        self.store = store
+        self.writer = writer
+        self.result = result
+        self.running: _InFlight | None = None
+        self.pending: _InFlight | None = None
+
+    def start_pending(self) -> None:
+        if self.pending is None:
+            return
+        self.land_running()
+        self.pending.future = self.writer.submit(self.store.write_prepared,
+                                                 self.pending.prepared)
+        self.running, self.pending = self.pending, None
+
+    def land_running(self) -> None:
+        if self.running is None:
+            return
+        assert self.running.future is not None
+        written = self.running.future.result()  # re-raises what the write raised
+        self.running = None
+        self.result.batches += 1
+        self.result.seconds += written.seconds
+
+    def land_all(self) -> None:
+        self.start_pending()
+        self.land_running()
 
 
 @dataclass
@@ -575,17 +621,16 @@ class Loader:
         producer = threading.Thread(target=produce, name="ckg-ingest-parse", daemon=True)
         producer.start()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ckg-ingest-write")
-        pending: _InFlight | None = None
+        pipe = _Pipeline(self.store, writer, result)
         try:
             while (item := batches.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 if item:
-                    pending = self._write(item, rec, result, pending, writer)
+                    self._write(item, rec, pipe)
                 if progress:
                     progress(sum(len(records) for records, _ in item))
-            if pending is not None:
-                self._finish(pending, result)
+            pipe.land_all()
         finally:
             stop.set()
             writer.shutdown(wait=True)  # never leave with a batch still being written
@@ -671,16 +716,17 @@ class Loader:
                                        "behavioural events need analytics consent in force")
         return refused
 
-    def _write(self, batch: list[Item], rec: Reconciliation, result: LoadResult,
-               pending: _InFlight | None, writer: ThreadPoolExecutor) -> _InFlight | None:
-        """Plan this batch while the previous one (`pending`) is still being written.
+    def _write(self, batch: list[Item], rec: Reconciliation, pipe: _Pipeline) -> None:
+        """Plan this batch while the previous one (`pipe.pending`) is being written.
 
-        The reads see the store without `pending`'s writes, so its event ids count as stored, and
-        when this batch touches a session, anonymous id or loyalty customer that `pending` also
-        touches, its reads wait for `pending` to be stored. Batches are stored one at a time, in
-        order.
+        The reads see the store without `pending`'s writes (it is handed to the writer after
+        them), so its event ids count as stored, and when this batch touches a session,
+        anonymous id or loyalty customer that `pending` also touches, `pending` is stored before
+        the reads. Batches are stored one at a time, in order.
         """
         q = self.q
+        pipe.land_running()  # the batch before `pending`: its writes are what the reads see
+        pending = pipe.pending
         inflight = pending.ids if pending is not None else frozenset()
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
@@ -706,7 +752,7 @@ class Loader:
         tracked = {f"k:{o}" for _, e in candidates.values() if isinstance(e, BEHAVIOURAL)
                    for o in _owner_keys(e)}
         if pending is not None and not tracked.isdisjoint(pending.keys):
-            self._finish(pending, result)
+            pipe.land_all()
             pending = None
         refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
         fresh: dict[str, Event] = {}
@@ -725,7 +771,7 @@ class Loader:
         extra = {k: s for k, s in extra.items() if _owner_keys(s) in owners}
         events = list(extra.values()) + list(fresh.values())
         if not events:
-            return pending
+            return
         sessions = sorted({e.session_id for e in events if e.session_id})
         anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
         loyal = sorted({e.customer_id for e in events
@@ -737,20 +783,11 @@ class Loader:
                   if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
                   for o in _owner_keys(e))}
         if pending is not None and not keys.isdisjoint(pending.keys):
-            self._finish(pending, result)
-            pending = None
+            pipe.land_all()
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
+        pipe.start_pending()  # this batch's reads are done: store `pending` while planning it
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        prepared = self.store.prepare_write(q.ingest_batch, params)  # encoded here, overlapped
-        if pending is not None:
-            self._finish(pending, result)
-        future = writer.submit(self.store.write_prepared, prepared)
-        return _InFlight(future, frozenset(e.event_id for e in events), frozenset(keys))
-
-    @staticmethod
-    def _finish(pending: _InFlight, result: LoadResult) -> None:
-        written = pending.future.result()  # re-raises what the write raised
-        result.batches += 1
-        result.seconds += written.seconds
+        pipe.pending = _InFlight(self.store.prepare_write(q.ingest_batch, params),
+                                 frozenset(e.event_id for e in events), frozenset(keys))

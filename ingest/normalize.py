@@ -337,10 +337,13 @@ def money(value: object) -> float:
     Memoised by value and type (prices repeat across a file's lines; the Decimal work is not
     cheap); unhashable input goes straight to the check, which refuses it.
     """
-    if isinstance(value, int | float | str) and not isinstance(value, bool) and (
-            not isinstance(value, str) or len(value) <= 64):
+    # exact types (not bool, not subclasses): one set lookup, this runs per order line
+    if type(value) in _CACHEABLE and (not isinstance(value, str) or len(value) <= 64):
         return _money_cached(value)
     return _money(value)
+
+
+_CACHEABLE = frozenset({int, float, str})
 
 
 @lru_cache(maxsize=1 << 16, typed=True)

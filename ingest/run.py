@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,24 @@ def consent_synthesizer(purposes: tuple[Purpose, ...], source: str
 
 
 @contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a file load.
+
+    A load allocates millions of objects and keeps many alive until it ends (the events in the
+    outlier scan, the dead-letter and reconciliation state), so the collector's passes over the
+    growing heap took a sixth of the retail file's Python time; reference counting frees what
+    a load leaves behind (it makes no cycles worth collecting mid-load).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def ingest_lock(store: Store) -> Iterator[None]:
     """One loader at a time per embedded store: the duplicate check and the write must not race."""
     server = getattr(store, "server", None)
@@ -116,8 +135,8 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
     adapter, _, grouping = ADAPTERS.get(fmt, (None, ",", None))
     stem = path.name.split(".")[0]
     dl_path = dead_letter or dead_letter_path(store.settings, stem)
-    with ingest_lock(store), DeadLetter(dl_path) as dl:
-        loader = Loader(store, dl, batch_size=batch_size or store.settings.write_batch_size,
+    with ingest_lock(store), DeadLetter(dl_path) as dl, collector_paused():
+        loader = Loader(store, dl, batch_size=batch_size or store.settings.ingest_batch_size,
                         keep_text=keep_text, adapter=adapter,
                         synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
                         grouping=grouping, mark_outliers=True)

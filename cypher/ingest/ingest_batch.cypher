@@ -1,9 +1,10 @@
 // purpose: write one batch of new events and everything derived from them, atomically (one
 //   statement): owners, sessions, products, events with their order and products (ABOUT; the
-//   PURCHASED aggregate of a customer and product rides on one event's entry for that product,
-//   `bought[i]` beside `products[i]`, so each line finds its product once), orders and customer
-//   facts, consents. Events outside a session hang off their owner
-//   (HAD_EVENT). Each bulk section is `UNWIND $list ... WITH count(*) AS _`: the count puts the
+//   PURCHASED aggregate of a customer and product rides on one event's entry for that product:
+//   `bought[i]` ([count, qty, amount, last_at]) beside `products[i]` for the first products, so
+//   each line finds its product once; the lists are bound once per event, as `r.products[i]`
+//   would copy the list per line), orders and customer facts, consents. Events outside a
+//   session hang off their owner (HAD_EVENT). Each bulk section is `UNWIND $list ... WITH count(*) AS _`: the count puts the
 //   statement back on one row, so an empty list never stops it; small sections are FOREACH.
 //   Deletions use MERGE-then-DELETE.
 //   Every update is commutative or "latest event time wins" (a `*_at` beside the value), so
@@ -115,18 +116,16 @@ FOREACH (iid IN r.identity |
 )
 WITH e, r
 OPTIONAL MATCH (buyer:Customer {id: r.buyer})
-WITH e, r, buyer
-UNWIND range(0, size(r.products) - 1) AS i
-WITH e, buyer, r.products[i] AS pid, CASE WHEN buyer IS NULL OR size(r.bought) = 0 THEN []
-  ELSE r.bought[i] END AS bought
-MATCH (p:Product {id: pid})
+WITH e, r.products AS products, r.bought AS bought, buyer
+UNWIND range(0, size(products) - 1) AS i
+MATCH (p:Product {id: products[i]})
 CREATE (e)-[:ABOUT]->(p)
-FOREACH (b IN bought |
+FOREACH (b IN CASE WHEN buyer IS NULL OR i >= size(bought) THEN [] ELSE [bought[i]] END |
   MERGE (buyer)-[x:PURCHASED]->(p)
   ON CREATE SET x.count = 0, x.qty = 0, x.amount = 0.0
-  SET x.count = x.count + b.count, x.qty = x.qty + b.qty,
-    x.amount = round((x.amount + b.amount) * 10000) / 10000.0,
-    x.last_at = CASE WHEN x.last_at > b.last_at THEN x.last_at ELSE b.last_at END
+  SET x.count = x.count + b[0], x.qty = x.qty + b[1],
+    x.amount = round((x.amount + b[2]) * 10000) / 10000.0,
+    x.last_at = CASE WHEN x.last_at > b[3] THEN x.last_at ELSE b[3] END
 )
 WITH count(*) AS _events
 FOREACH (r IN $unlinks |
