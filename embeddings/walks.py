@@ -124,7 +124,7 @@ def random_walks(g: CSRGraph, num_walks: int = 10, walk_length: int = 30, p: flo
 
 
 def walks_as_sentences(walks: npt.NDArray[np.int32], tokens: list[str]) -> list[list[str]]:
-    """String tokens per walk (gensim needs strings; see ARCHITECTURE.md)."""
+    """Readable tokens per walk, for inspection and tests (training reads the walk file)."""
     vocab = np.array(tokens, dtype=object)
     out: list[list[str]] = []
     for row in walks:
@@ -142,12 +142,13 @@ def _digits(v: int) -> int:
     return n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _encode_lines(walks: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
-    """Walks as text: node numbers in decimal, space-separated, one walk per line."""
+    """Walks as text: node numbers in decimal, space-separated, one walk per line (serial: a
+    fraction of the walking time, and a parallel loop would add to every fresh compile)."""
     n, length = walks.shape
     sizes = np.zeros(n + 1, dtype=np.int64)
-    for w in prange(n):
+    for w in range(n):
         size = 0
         for j in range(length):
             v = walks[w, j]
@@ -157,7 +158,7 @@ def _encode_lines(walks: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
         sizes[w + 1] = size
     ends = np.cumsum(sizes)
     out = np.empty(ends[n], dtype=np.uint8)
-    for w in prange(n):
+    for w in range(n):
         pos = ends[w]
         for j in range(length):
             v = walks[w, j]
