@@ -13,8 +13,8 @@ seed and the walk's number), so the walks are identical whatever the number of t
 `cache=True` keeps the compiled code on disk: compiling costs more than walking a small graph.
 
 For training, walks go to a text file (`write_walk_corpus`) that gensim's `corpus_file` mode reads
-in C with one thread per worker: no Python list of string sentences (the former conversion took
-longer than the walks and most of the memory), no job queue under the GIL.
+in C with one thread per worker: no Python list of string sentences (on 1M edges the former
+conversion took longer than the walks, and most of the pipeline's memory).
 """
 
 from __future__ import annotations
