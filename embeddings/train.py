@@ -7,7 +7,7 @@ shared vectors depends on scheduling. `ckg embed` therefore defaults to one work
 `--workers N` is faster and not bit-for-bit repeatable.
 
 Training reads the walks from a file (gensim's `corpus_file` mode, see walks.py): the training
-itself costs about the same CPU as from a Python iterable (measured side by side), but the walks
+itself is no faster than from a Python iterable (measured side by side), but the walks
 never become Python lists of strings, which took longer than walking and most of the memory on
 large graphs. That mode decays each worker's learning rate by the sentences it has seen
 against the whole corpus, so with N workers the rate would only fall 1/N of the way;
