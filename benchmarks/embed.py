@@ -10,7 +10,8 @@ products drawn by Zipf popularity, with taste communities so held-out links are 
 2. the same graph and hyperparameters with the `node2vec` package (networkx graph, transition
    tables, walks, Word2Vec), in a child process capped at `--timeout` seconds (null if capped);
 3. 1M edges, the project as in 1;
-4. 1M edges, gensim Word2Vec alone on the same walks (regenerated with the same seed): the floor.
+4. 1M edges, gensim Word2Vec alone on the same walks (regenerated with the same seed, written to
+   the same kind of walk file), through the pipeline's own training call: the floor.
 
 Every stage runs in its own child process; peak_rss_mb is the project's pipeline process on the
 1M graph (its own `ru_maxrss`, the store server excluded). Same hyperparameters everywhere:
@@ -237,19 +238,21 @@ def stage_reference(n_edges: int) -> dict[str, Any]:
 
 
 def stage_floor(n_edges: int) -> dict[str, Any]:
-    """gensim Word2Vec alone on the walks the pipeline trains on (same seed, same walks)."""
+    """gensim Word2Vec alone on the walks the pipeline trains on (same seed, same walks, the same
+    walk file and the same `train_word2vec` call: vocabulary from counts, `corpus_file` mode)."""
     from embeddings.projection import build_graph
     from embeddings.train import train_word2vec
-    from embeddings.walks import random_walks, walks_as_sentences
+    from embeddings.walks import write_walk_corpus
 
     p = params()
     inter = interactions(prepared(n_edges))
     csr = build_graph(inter, p.half_life_days, p.with_categories)
-    sentences = walks_as_sentences(
-        random_walks(csr, p.num_walks, p.walk_length, p.p, p.q, p.seed), csr.tokens)
-    t0 = time.perf_counter()
-    train_word2vec(sentences, p)
-    return {"seconds": time.perf_counter() - t0}
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-walks-") as tmp:
+        corpus = write_walk_corpus(csr, Path(tmp) / "walks.txt", p.num_walks, p.walk_length,
+                                   p.p, p.q, p.seed)
+        t0 = time.perf_counter()
+        train_word2vec(corpus, p)
+        return {"seconds": time.perf_counter() - t0}
 
 
 STAGES = {"project": stage_project, "reference": stage_reference, "floor": stage_floor}

@@ -73,7 +73,16 @@ def top_k(scores: npt.NDArray[np.float64], seen: sp.csr_matrix, rows: npt.NDArra
     s = np.array(scores, dtype=np.float64, copy=True)
     for i, c in enumerate(rows.tolist()):
         s[i, seen.indices[seen.indptr[c]:seen.indptr[c + 1]]] = -np.inf
+    # argpartition picks arbitrarily among scores tied with the k-th: keep every score above
+    # the k-th, then the lowest-indexed of those equal to it, so equal ties give equal lists
+    # whatever the batch (the served and the evaluated top-k must agree)
     part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(s, part, axis=1).min(axis=1, keepdims=True)
+    above = s > kth
+    tied = s == kth
+    need = k - above.sum(axis=1, keepdims=True)
+    keep = above | (tied & (np.cumsum(tied, axis=1) <= need))
+    part = np.nonzero(keep)[1].reshape(len(s), k)
     ps = np.take_along_axis(s, part, axis=1)
     order = np.lexsort((part, -ps), axis=1)
     return np.asarray(np.take_along_axis(part, order, axis=1), dtype=np.int64)

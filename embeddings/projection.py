@@ -4,9 +4,10 @@ Purchases come out of the store once, as (customer, product, time) rows; everyth
 (walks, the recommender, the baselines, the evaluation's time split) works on integer ids in
 numpy arrays, so the store is read once per run and Python objects per edge never pile up.
 
-Node numbering in the CSR graph: customers first, then products, then categories. Tokens for
-Word2Vec are strings with a kind prefix (`c:`, `p:`, `k:`), because gensim 4.4 mishandles
-integer tokens in negative sampling (see ARCHITECTURE.md).
+Node numbering in the CSR graph: customers first, then products, then categories. Word2Vec
+trains on node numbers written as decimal text (walks.py's walk file; gensim reads them as
+strings, so its trap with integer tokens in negative sampling, see ARCHITECTURE.md, does not
+apply); `CSRGraph.tokens` keeps readable names with a kind prefix (`c:`, `p:`, `k:`).
 """
 
 from __future__ import annotations

@@ -4,14 +4,26 @@ Reproducibility: the same seed and data give the same vectors only with `workers
 are reproducible at any thread count (embeddings/walks.py), and gensim seeds its initial vectors
 and its sampling from `seed`, but with several workers the order in which threads update the
 shared vectors depends on scheduling. `ckg embed` therefore defaults to one worker;
-`--workers N` is faster and not bit-for-bit repeatable. Tokens are strings (see projection.py).
+`--workers N` is faster and not bit-for-bit repeatable.
+
+Training reads the walks from a file (gensim's `corpus_file` mode, see walks.py): the training
+itself is no faster than from a Python iterable (measured side by side), but the walks
+never become Python lists of strings, which took longer than walking and most of the memory on
+large graphs. That mode decays each worker's learning rate by the sentences it has seen
+against the whole corpus, so with N workers the rate would only fall 1/N of the way;
+`train_word2vec` passes each worker its share instead, which gives the usual linear decay
+whatever the number of workers (workers stay a speed setting, see `EmbedParams.identity`), and
+with one worker exactly gensim's own schedule.
 """
 
 from __future__ import annotations
 
+import math
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +31,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from embeddings.projection import CSRGraph, Interactions, build_graph
-from embeddings.walks import random_walks, walks_as_sentences
+from embeddings.walks import WalkCorpus, write_walk_corpus
 
 Progress = Callable[[str], None]
 
@@ -62,14 +74,22 @@ class Embeddings:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def train_word2vec(sentences: list[list[str]], params: EmbedParams) -> Any:
+def train_word2vec(corpus: WalkCorpus, params: EmbedParams) -> Any:
+    """Skip-gram with negative sampling on a walk file; the vocabulary comes from the counts
+    the walker kept (the same words and frequencies a scan of the file would find)."""
     from gensim.models import Word2Vec
 
-    return Word2Vec(
-        sentences=sentences, vector_size=params.dimensions, window=params.window, min_count=1,
-        sg=1, hs=0, negative=params.negative, workers=params.workers, seed=params.seed,
-        epochs=params.epochs, compute_loss=False,
-    )
+    model = Word2Vec(vector_size=params.dimensions, window=params.window, min_count=1, sg=1,
+                     hs=0, negative=params.negative, workers=params.workers, seed=params.seed,
+                     epochs=params.epochs, compute_loss=False)
+    nodes = np.flatnonzero(corpus.counts)
+    model.build_vocab_from_freq(dict(zip(map(str, nodes.tolist()),
+                                         corpus.counts[nodes].tolist(), strict=True)),
+                                corpus_count=corpus.sentences)
+    model.train(corpus_file=str(corpus.path),
+                total_examples=math.ceil(corpus.sentences / max(1, params.workers)),
+                total_words=corpus.words, epochs=params.epochs, compute_loss=False)
+    return model
 
 
 def embed(inter: Interactions, params: EmbedParams,
@@ -81,34 +101,27 @@ def embed(inter: Interactions, params: EmbedParams,
     say("projecting the interaction graph")
     g = build_graph(inter, params.half_life_days, params.with_categories)
     timings["project_s"] = time.perf_counter() - t0
-    say(f"walking ({g.n_nodes:,} nodes, {g.n_edges:,} edges)")
-    t0 = time.perf_counter()
-    walks = random_walks(g, params.num_walks, params.walk_length, params.p, params.q,
-                         params.seed)
-    sentences = walks_as_sentences(walks, g.tokens)
-    del walks
-    timings["walk_s"] = time.perf_counter() - t0
-    say(f"training Word2Vec on {len(sentences):,} walks")
-    t0 = time.perf_counter()
-    model = train_word2vec(sentences, params)
-    timings["train_s"] = time.perf_counter() - t0
-    del sentences
-    kv = model.wv
-
-    def matrix(prefix: str, ids: list[str]) -> tuple[npt.NDArray[np.float32],
-                                                     npt.NDArray[np.bool_]]:
-        out = np.zeros((len(ids), params.dimensions), dtype=np.float32)
-        known = np.zeros(len(ids), dtype=bool)
-        for i, x in enumerate(ids):
-            ix = kv.key_to_index.get(f"{prefix}{x}")
-            if ix is not None:
-                out[i] = kv.vectors[ix]
-                known[i] = True
-        return out, known
-
-    cv, ck = matrix("c:", inter.customers)
-    pv, pk = matrix("p:", inter.products)
-    return Embeddings(cv, pv, ck, pk, timings), g
+    nc, npr = len(inter.customers), len(inter.products)
+    cv = np.zeros((nc, params.dimensions), dtype=np.float32)
+    pv = np.zeros((npr, params.dimensions), dtype=np.float32)
+    row = np.full(g.n_nodes, -1, dtype=np.int64)  # node -> row of the trained vectors
+    with tempfile.TemporaryDirectory(prefix="ckg-walks-") as tmp:
+        say(f"walking ({g.n_nodes:,} nodes, {g.n_edges:,} edges)")
+        t0 = time.perf_counter()
+        corpus = write_walk_corpus(g, Path(tmp) / "walks.txt", params.num_walks,
+                                   params.walk_length, params.p, params.q, params.seed)
+        timings["walk_s"] = time.perf_counter() - t0
+        if corpus.words:
+            say(f"training Word2Vec on {corpus.sentences:,} walks")
+            t0 = time.perf_counter()
+            kv = train_word2vec(corpus, params).wv
+            timings["train_s"] = time.perf_counter() - t0
+            row[np.array(kv.index_to_key, dtype=np.int64)] = np.arange(len(kv.index_to_key))
+            vectors = np.asarray(kv.vectors, dtype=np.float32)
+            ck, pk = row[:nc] >= 0, row[nc:nc + npr] >= 0
+            cv[ck] = vectors[row[:nc][ck]]
+            pv[pk] = vectors[row[nc:nc + npr][pk]]
+    return Embeddings(cv, pv, row[:nc] >= 0, row[nc:nc + npr] >= 0, timings), g
 
 
 def normalize(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -118,7 +131,7 @@ def normalize(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], k: int,
-                  block: int = 2048) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+                  block: int = 512) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Each row's k most cosine-similar other rows (exact, in blocks to bound memory);
     rows without a vector get -1."""
     n = vectors.shape[0]
@@ -141,7 +154,7 @@ def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
     return idx, sc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _select_top_k(s: npt.NDArray[np.float32],
                   k: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Each row's k largest entries, by value and then by column (lower first): one pass per

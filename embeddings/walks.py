@@ -11,9 +11,16 @@ number of draws per step is small for the usual p, q in [0.25, 4].
 Reproducible and parallel: every walk has its own random stream (splitmix64 seeded by the run
 seed and the walk's number), so the walks are identical whatever the number of threads.
 `cache=True` keeps the compiled code on disk: compiling costs more than walking a small graph.
+
+For training, walks go to a text file (`write_walk_corpus`) that gensim's `corpus_file` mode reads
+in C with one thread per worker: no Python list of string sentences (on 1M edges the former
+conversion took longer than the walks, and most of the pipeline's memory).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +70,9 @@ def _adjacent(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], a: 
 @njit(cache=True, parallel=True)
 def _walks(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32],
            cum: npt.NDArray[np.float64], starts: npt.NDArray[np.int32], length: int,
-           p: float, q: float, seed: int) -> npt.NDArray[np.int32]:
+           p: float, q: float, seed: int, first: int) -> npt.NDArray[np.int32]:
+    """Walk `w` of this call is walk `first + w` of the run: its random stream depends on that
+    number only, so a run cut into chunks walks exactly as one call would."""
     n = starts.shape[0]
     out = np.full((n, length), -1, dtype=np.int32)
     inv_p, inv_q = 1.0 / p, 1.0 / q
@@ -71,7 +80,7 @@ def _walks(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32],
     base = _mix(np.uint64(seed) * _GOLDEN + _GOLDEN)
     for w in prange(n):
         state = np.empty(1, dtype=np.uint64)
-        state[0] = _mix(base ^ (np.uint64(w) * _GOLDEN))
+        state[0] = _mix(base ^ (np.uint64(first + w) * _GOLDEN))
         v = starts[w]
         out[w, 0] = v
         if indptr[v + 1] == indptr[v]:
@@ -110,15 +119,94 @@ def random_walks(g: CSRGraph, num_walks: int = 10, walk_length: int = 30, p: flo
     if len(starts) == 0:
         return np.zeros((0, walk_length), dtype=np.int32)
     result: npt.NDArray[np.int32] = _walks(g.indptr, g.indices, g.cum, starts, walk_length,
-                                           float(p), float(q), int(seed))
+                                           float(p), float(q), int(seed), 0)
     return result
 
 
 def walks_as_sentences(walks: npt.NDArray[np.int32], tokens: list[str]) -> list[list[str]]:
-    """String tokens per walk (gensim needs strings; see ARCHITECTURE.md)."""
+    """Readable tokens per walk, for inspection and tests (training reads the walk file)."""
     vocab = np.array(tokens, dtype=object)
     out: list[list[str]] = []
     for row in walks:
         valid = row[row >= 0]
         out.append(vocab[valid].tolist())
     return out
+
+
+@njit(cache=True)
+def _digits(v: int) -> int:
+    n = 1
+    while v >= 10:
+        v //= 10
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _encode_lines(walks: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
+    """Walks as text: node numbers in decimal, space-separated, one walk per line (serial: a
+    fraction of the walking time, and a parallel loop would add to every fresh compile)."""
+    n, length = walks.shape
+    sizes = np.zeros(n + 1, dtype=np.int64)
+    for w in range(n):
+        size = 0
+        for j in range(length):
+            v = walks[w, j]
+            if v < 0:
+                break
+            size += _digits(v) + 1  # the separator after it (a space, or the newline)
+        sizes[w + 1] = size
+    ends = np.cumsum(sizes)
+    out = np.empty(ends[n], dtype=np.uint8)
+    for w in range(n):
+        pos = ends[w]
+        for j in range(length):
+            v = walks[w, j]
+            if v < 0:
+                break
+            d = _digits(v)
+            for k in range(d - 1, -1, -1):
+                out[pos + k] = 48 + v % 10
+                v //= 10
+            pos += d
+            out[pos] = 32
+            pos += 1
+        if pos > ends[w]:
+            out[pos - 1] = 10
+    return out
+
+
+@dataclass(frozen=True)
+class WalkCorpus:
+    """A walk file for gensim's `corpus_file` mode: one walk per line, tokens are node numbers
+    (decimal strings, so gensim's integer-key trap does not apply); `counts[v]` is how often
+    node v occurs, which is the vocabulary, so gensim need not scan the file for it."""
+
+    path: Path
+    counts: npt.NDArray[np.int64]
+    sentences: int
+    words: int
+
+
+def write_walk_corpus(g: CSRGraph, path: Path, num_walks: int = 10, walk_length: int = 30,
+                      p: float = 1.0, q: float = 1.0, seed: int = 0,
+                      chunk_walks: int = 200_000) -> WalkCorpus:
+    """The walks of `random_walks(g, ...)` (same seed, same walks), written to `path` in chunks
+    so neither the walk array nor its text is ever whole in memory."""
+    if p <= 0 or q <= 0:
+        raise ValueError("p and q must be positive")
+    nodes = np.flatnonzero(np.diff(g.indptr) > 0).astype(np.int32)
+    total = len(nodes) * num_walks
+    counts = np.zeros(g.n_nodes, dtype=np.int64)
+    words = 0
+    with open(path, "wb") as f:
+        for lo in range(0, total, chunk_walks):
+            hi = min(total, lo + chunk_walks)
+            starts = nodes[np.arange(lo, hi) % len(nodes)]
+            walks = _walks(g.indptr, g.indices, g.cum, starts, walk_length, float(p), float(q),
+                           int(seed), lo)
+            valid = walks[walks >= 0]
+            counts += np.bincount(valid, minlength=g.n_nodes)
+            words += len(valid)
+            f.write(_encode_lines(walks).tobytes())
+    return WalkCorpus(path, counts, total, words)

@@ -298,7 +298,7 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
 
 
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
-ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "similar", "popularity",
+ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "ids", "scores", "popularity",
                            "customer", "segment", "kind", "r", "f", "m", "profile", "buyer",
                            "bought", "items", "product")
 

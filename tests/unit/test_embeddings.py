@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-from embeddings.evaluate import Cases, new_item_cases, score_cases
+from embeddings.evaluate import Cases, new_item_cases, score_cases, top_k
 from embeddings.projection import DAY_MS, Interactions, build_graph, interactions_from_rows
 from embeddings.recommender import BlendParams, GraphRecommender
 from embeddings.train import EmbedParams, embed, top_k_similar
@@ -81,3 +82,11 @@ def test_recommender_prefers_the_customers_tribe_and_skips_nothing_new() -> None
     tribe_a = np.array([p.startswith("a") for p in inter.products])
     assert scores[0, tribe_a].mean() > scores[0, ~tribe_a].mean()
     assert scores[1, ~tribe_a].mean() > scores[1, tribe_a].mean()
+
+
+def test_top_k_breaks_ties_at_the_cut_by_product_index() -> None:
+    scores = np.array([[0.5, 0.9, 0.5, 0.5, 0.1, 0.5], [0.2, 0.2, 0.2, 0.2, 0.2, 0.2]])
+    seen = sp.csr_matrix((2, 6))
+    rows = np.array([0, 1], dtype=np.int32)
+    assert top_k(scores, seen, rows, 3).tolist() == [[1, 0, 2], [0, 1, 2]]
+    assert top_k(scores[::-1], seen, rows, 2).tolist() == [[0, 1], [1, 0]]

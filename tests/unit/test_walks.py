@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +11,7 @@ import pytest
 from numba import get_num_threads, set_num_threads
 
 from embeddings.projection import CSRGraph, csr_from_edges, row_cumsum
-from embeddings.walks import random_walks, walks_as_sentences
+from embeddings.walks import random_walks, walks_as_sentences, write_walk_corpus
 
 
 def graph(edges: list[tuple[int, int, float]], n: int) -> CSRGraph:
@@ -87,3 +88,15 @@ def test_same_seed_same_walks_at_any_thread_count() -> None:
 def test_p_and_q_must_be_positive() -> None:
     with pytest.raises(ValueError):
         random_walks(TRIANGLE, p=0.0)
+
+
+def test_the_walk_file_holds_the_same_walks_in_any_chunking(tmp_path: Path) -> None:
+    g = graph([(i, (i * 7 + 3) % 50, 1.0 + i % 3) for i in range(40)], 53)  # 50-52 isolated
+    walks = random_walks(g, num_walks=3, walk_length=12, p=0.5, q=2.0, seed=5)
+    for chunk in (7, 1000):
+        corpus = write_walk_corpus(g, tmp_path / f"w{chunk}.txt", num_walks=3, walk_length=12,
+                                   p=0.5, q=2.0, seed=5, chunk_walks=chunk)
+        lines = corpus.path.read_text().splitlines()
+        assert lines == [" ".join(map(str, row[row >= 0].tolist())) for row in walks]
+        assert corpus.sentences == len(walks) and corpus.words == int((walks >= 0).sum())
+        assert corpus.counts.tolist() == np.bincount(walks[walks >= 0], minlength=53).tolist()
