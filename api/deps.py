@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.auth import ApiKey, KeyStore, Scope
 from graph.errors import StoreUnavailable
@@ -83,8 +83,7 @@ IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
 ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
 ProfileKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
 # Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
-ID_MAX = 256
-PathId = Annotated[EntityId, Path(min_length=1, max_length=ID_MAX)]
+PathId = Annotated[EntityId, Path(min_length=1, max_length=256)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
@@ -97,7 +96,8 @@ def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
 
 @cache
 def _id_adapter() -> TypeAdapter[str]:
-    return TypeAdapter(Annotated[EntityId, Field(min_length=1, max_length=ID_MAX)])
+    """`PathId` outside FastAPI's solver: the same validators and the same schema."""
+    return TypeAdapter(PathId)
 
 
 def path_id(request: Request, name: str) -> str:
@@ -136,8 +136,7 @@ def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, A
     if "$defs" in schema:  # their references would dangle in the OpenAPI document
         raise TypeError(f"{query.__name__}: query fields must have inline schemas")
     params: list[dict[str, Any]] = [
-        {"name": n, "in": "path", "required": True,
-         "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX}}
+        {"name": n, "in": "path", "required": True, "schema": _id_adapter().json_schema()}
         for n in path_ids]
     for name, prop in schema["properties"].items():
         entry = {"name": name, "in": "query", "required": False, "schema": prop}
