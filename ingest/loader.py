@@ -465,6 +465,11 @@ class _Pipeline:
         self.start_pending()
         self.land_running()
 
+    def land_if_touching(self, keys: set[str]) -> None:
+        """Store everything in flight when `pending` touches any of `keys`."""
+        if self.pending is not None and not keys.isdisjoint(self.pending.keys):
+            self.land_all()
+
 
 @dataclass
 class Outcome:
@@ -726,8 +731,7 @@ class Loader:
         """
         q = self.q
         pipe.land_running()  # the batch before `pending`: its writes are what the reads see
-        pending = pipe.pending
-        inflight = pending.ids if pending is not None else frozenset()
+        inflight = pipe.pending.ids if pipe.pending is not None else frozenset()
         ids = [e.event_id for _, e in batch]
         stored = {r["id"] for r in self.store.read(q.existing_events, {"ids": ids})}
         candidates: dict[str, tuple[list[SourceRecord], Event]] = {}
@@ -751,9 +755,7 @@ class Loader:
         # a consent or a link for an owner this batch tracks, wait until it is stored
         tracked = {f"k:{o}" for _, e in candidates.values() if isinstance(e, BEHAVIOURAL)
                    for o in _owner_keys(e)}
-        if pending is not None and not tracked.isdisjoint(pending.keys):
-            pipe.land_all()
-            pending = None
+        pipe.land_if_touching(tracked)
         refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
         fresh: dict[str, Event] = {}
         for eid, (records, e) in candidates.items():
@@ -782,8 +784,7 @@ class Loader:
                 *(f"k:{o}" for e in events
                   if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
                   for o in _owner_keys(e))}
-        if pending is not None and not keys.isdisjoint(pending.keys):
-            pipe.land_all()
+        pipe.land_if_touching(keys)
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
