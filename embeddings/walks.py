@@ -106,15 +106,24 @@ def _walks(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32],
     return out
 
 
+def _check_bias(p: float, q: float) -> None:
+    if p <= 0 or q <= 0:
+        raise ValueError("p and q must be positive")
+
+
+def _connected(g: CSRGraph) -> npt.NDArray[np.int32]:
+    """The default start nodes: every node with an edge (both walkers must agree on them)."""
+    return np.flatnonzero(np.diff(g.indptr) > 0).astype(np.int32)
+
+
 def random_walks(g: CSRGraph, num_walks: int = 10, walk_length: int = 30, p: float = 1.0,
                  q: float = 1.0, seed: int = 0,
                  start_nodes: npt.NDArray[np.int32] | None = None) -> npt.NDArray[np.int32]:
     """`num_walks` walks from every start node (default: every node with an edge), as an
     (n_walks, walk_length) int32 array padded with -1 where a walk hit a dead end."""
-    if p <= 0 or q <= 0:
-        raise ValueError("p and q must be positive")
+    _check_bias(p, q)
     if start_nodes is None:
-        start_nodes = np.flatnonzero(np.diff(g.indptr) > 0).astype(np.int32)
+        start_nodes = _connected(g)
     starts = np.tile(start_nodes.astype(np.int32), num_walks)
     if len(starts) == 0:
         return np.zeros((0, walk_length), dtype=np.int32)
@@ -193,9 +202,8 @@ def write_walk_corpus(g: CSRGraph, path: Path, num_walks: int = 10, walk_length:
                       chunk_walks: int = 200_000) -> WalkCorpus:
     """The walks of `random_walks(g, ...)` (same seed, same walks), written to `path` in chunks
     so neither the walk array nor its text is ever whole in memory."""
-    if p <= 0 or q <= 0:
-        raise ValueError("p and q must be positive")
-    nodes = np.flatnonzero(np.diff(g.indptr) > 0).astype(np.int32)
+    _check_bias(p, q)
+    nodes = _connected(g)
     total = len(nodes) * num_walks
     counts = np.zeros(g.n_nodes, dtype=np.int64)
     words = 0
