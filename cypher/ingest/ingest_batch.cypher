@@ -4,8 +4,9 @@
 //   `bought[i]` ([count, qty, amount, last_at]) beside `products[i]` for the first products, so
 //   each line finds its product once; the lists are bound once per event, as `r.products[i]`
 //   would copy the list per line), orders and customer facts, consents. Events outside a
-//   session hang off their owner (HAD_EVENT). Each bulk section is `UNWIND $list ... WITH count(*) AS _`: the count puts the
-//   statement back on one row, so an empty list never stops it; small sections are FOREACH.
+//   session hang off their owner (HAD_EVENT). Each bulk section is
+//   `UNWIND $list ... WITH count(*) AS _`: the count puts the statement back on one row, so an
+//   empty list never stops it; small sections are FOREACH.
 //   Deletions use MERGE-then-DELETE.
 //   Every update is commutative or "latest event time wins" (a `*_at` beside the value), so
 //   the graph is the same whatever order or batch split the events arrive in. Money sums are
