@@ -15,7 +15,10 @@ protocol `ckg serve` uses, without its access log), then:
 Steps 1 and 2 are repeated `--runs` times, alternating. Prints one JSON line: requests,
 p50_ms, p99_ms, rps, raw_query_p50_ms, api_overhead_ratio = p50_ms / raw_query_p50_ms (same
 load pattern; medians over the runs, each run also listed), plus the saturation figures and the
-query's back-to-back p50 from one caller.
+query's back-to-back p50 from one caller, and `machine`: the same fixed unit of CPU work timed
+over and over with nothing else running, before and after the runs (this machine's cores
+sometimes slow down about tenfold for tens of milliseconds, in every process at once; the
+share of slow units says how much of a run's tail is the machine's).
 Targets (issue #4): p99 <= 25 ms and api_overhead_ratio <= 2.0 on 2 cores.
 
     .venv/bin/python benchmarks/context_latency.py [--data-dir DIR] [--rate 200] [--seconds 20]
@@ -49,12 +52,34 @@ from graph.queries import get_queries
 from graph.settings import Settings
 from graph.store import Store, open_store
 from ingest.datasets import ESHOP_FILE, RETAIL_FILE, shared_datasets
-from ingest.run import ingest_file
+from ingest.run import Format, ingest_file
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def cpu_probe(seconds: float) -> dict[str, float]:
+    """Time a fixed unit of pure CPU work (about 1.5 ms) every 2 ms: its p50, p99 and max, and
+    the share of units that took over three times the median (the machine stalled)."""
+    def unit() -> int:
+        x = 0
+        for i in range(20_000):
+            x += i * i
+        return x
+
+    took: list[float] = []
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        unit()
+        took.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.002)
+    p50 = statistics.median(took)
+    return {"unit_p50_ms": round(p50, 2), "unit_p99_ms": round(pct(took, 0.99), 2),
+            "unit_max_ms": round(max(took), 1),
+            "stalled_share": round(sum(t > 3 * p50 for t in took) / len(took), 4)}
 
 
 class Pacer:
@@ -185,6 +210,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=1, help="API server processes")
     ap.add_argument("--runs", type=int, default=5, help="repetitions; medians are reported")
+    ap.add_argument("--probe-seconds", type=float, default=10.0,
+                    help="idle CPU probe before and after the runs")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     q = get_queries()
@@ -197,8 +224,9 @@ def main() -> None:
             with open_store(settings) as store:
                 if args.data_dir is None:
                     root = shared_datasets()
-                    for path, fmt in ((RETAIL_FILE, "online-retail"),
-                                      (ESHOP_FILE, "eshop-clickstream")):
+                    loads: tuple[tuple[Path, Format], ...] = (
+                        (RETAIL_FILE, "online-retail"), (ESHOP_FILE, "eshop-clickstream"))
+                    for path, fmt in loads:
                         ingest_file(store, root / path, fmt=fmt, dead_letter=Path(tmp) / "dl")
                     store.checkpoint()
                 sessions = sorted(r["id"] for r in store.read(q.bench_session_ids))
@@ -233,6 +261,7 @@ def main() -> None:
                                 raise
                             time.sleep(0.3)
                     drive(port, key, sample, args.clients, 3, None, args.seed)  # warm-up
+                    machine = {"before": cpu_probe(args.probe_seconds)}
                     runs = []
                     for r in range(args.runs):
                         seed = args.seed + 100 * r
@@ -253,6 +282,7 @@ def main() -> None:
                             "raw_async_p50_ms": statistics.median(raw_async),
                             "api_overhead_ratio": statistics.median(paced) / raw_p50,
                             "errors": len(errors)})
+                    machine["after"] = cpu_probe(args.probe_seconds)
                     flat, err_f, t_f = drive(port, key, sample, args.clients, args.seconds / 2,
                                              None, args.seed + 1000)
                 finally:
@@ -280,6 +310,7 @@ def main() -> None:
         "saturated_p50_ms": round(statistics.median(flat), 2),
         "saturated_p99_ms": round(pct(flat, 0.99), 2),
         "sessions": len(sessions),
+        "machine": machine,
     }))
 
 

@@ -30,10 +30,10 @@ from graph.queries import get_queries
 from graph.settings import Settings
 from graph.store import open_store
 from ingest.datasets import RETAIL_FILE, shared_datasets
-from ingest.run import ingest_file
+from ingest.run import Format, ingest_file
 
 
-def one_run(path: Path, fmt: str, batch_size: int, ingest_batch: int | None
+def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None
             ) -> dict[str, Any]:
     """Load the file into a fresh store, then write the same graph size bare, same server."""
     q = get_queries()
