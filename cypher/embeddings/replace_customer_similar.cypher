@@ -9,7 +9,7 @@ MATCH (a:Customer {id: r.id})
 OPTIONAL MATCH (a)-[old:SIMILAR]->(:Customer)
 WITH a, r, collect(old) AS olds
 FOREACH (o IN olds | DELETE o)
-WITH a, r
-UNWIND range(0, size(r.ids) - 1) AS i
-MATCH (b:Customer {id: r.ids[i]})
-CREATE (a)-[:SIMILAR {score: r.scores[i], rank: i + 1, model: $model}]->(b)
+WITH a, r.ids AS ids, r.scores AS scores
+UNWIND range(0, size(ids) - 1) AS i
+MATCH (b:Customer {id: ids[i]})
+CREATE (a)-[:SIMILAR {score: scores[i], rank: i + 1, model: $model}]->(b)

@@ -8,7 +8,14 @@ import scipy.sparse as sp
 from embeddings.evaluate import Cases, new_item_cases, score_cases, top_k
 from embeddings.projection import DAY_MS, Interactions, build_graph, interactions_from_rows
 from embeddings.recommender import BlendParams, GraphRecommender
-from embeddings.train import EmbedParams, embed, top_k_similar
+from embeddings.train import (
+    EmbedParams,
+    _clustered_top_k,
+    embed,
+    normalize,
+    similar_recall,
+    top_k_similar,
+)
 
 
 def two_tribes(seed: int = 0) -> Interactions:
@@ -90,3 +97,44 @@ def test_top_k_breaks_ties_at_the_cut_by_product_index() -> None:
     rows = np.array([0, 1], dtype=np.int32)
     assert top_k(scores, seen, rows, 3).tolist() == [[1, 0, 2], [0, 1, 2]]
     assert top_k(scores[::-1], seen, rows, 2).tolist() == [[0, 1], [1, 0]]
+
+
+def clustered_vectors(n: int, seed: int = 3) -> np.ndarray:
+    """Vectors around 40 random directions, like node2vec's communities."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((40, 16))
+    return (centres[rng.integers(0, 40, n)] + 0.6 * rng.standard_normal((n, 16))).astype(
+        np.float32)
+
+
+def test_clustered_top_k_finds_nearly_all_exact_neighbours_and_is_repeatable() -> None:
+    v = clustered_vectors(3000)
+    known = np.ones(len(v), dtype=bool)
+    known[::97] = False  # rows without a vector are neither listed nor given a list
+    exact, exact_sc = top_k_similar(v, known, 10)
+    approx, approx_sc = top_k_similar(v, known, 10, exact_limit=1000, seed=5)
+    again, _ = top_k_similar(v, known, 10, exact_limit=1000, seed=5)
+    assert np.array_equal(approx, again)
+    assert (approx[~known] == -1).all() and not np.isin(approx, np.flatnonzero(~known)).any()
+    rows = np.flatnonzero(known)
+    assert (approx[rows] >= 0).all()
+    assert not (approx[rows] == rows[:, None]).any()  # never its own neighbour
+    hits = sum(len(set(exact[r].tolist()) & set(approx[r].tolist())) for r in rows.tolist())
+    recall = hits / (10 * len(rows))
+    assert 0.9 <= recall < 1.0  # approximate, but only just (1.0 would mean it was exact)
+    # scores are the true cosines of the pairs listed, best first
+    assert (np.diff(approx_sc[rows], axis=1) <= 0).all()
+    unit = normalize(v)
+    true = np.einsum("ij,ikj->ik", unit[rows], unit[approx[rows]])
+    assert np.allclose(approx_sc[rows], true, atol=1e-5)
+    assert (approx_sc[rows, 0] <= exact_sc[rows, 0] + 1e-6).all()
+    assert abs(similar_recall(v, known, approx, sample=len(rows)) - recall) < 1e-9
+    assert similar_recall(v, known, exact) == 1.0
+
+
+def test_clustered_top_k_takes_more_cells_when_the_nearest_hold_too_few() -> None:
+    v = clustered_vectors(400)
+    known = np.ones(len(v), dtype=bool)
+    # 2*sqrt(400) = 40 cells of about 10 vectors, probing one cell: 30 neighbours need several
+    idx, _ = _clustered_top_k(normalize(v), known, 30, seed=1, probe=1)
+    assert (idx >= 0).all()
