@@ -58,6 +58,7 @@ class Queries(QueryCatalog):
     drop_stale_customer_similar: Query
     create_product_vector_index: Query
     create_customer_vector_index: Query
+    indexes_not_ready: Query
     upsert_model: Query
     promote_model: Query
     promoted_model: Query
