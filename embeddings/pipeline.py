@@ -307,8 +307,8 @@ def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: 
     q = get_queries()
     batch = 1000
     out: dict[str, float] = {}
-    # the exact top-k (BLAS and numba, both off the GIL) runs in a thread while the store is busy
-    # indexing the vectors: on a few cores that hides most of one behind the other
+    # the top-k lists (BLAS and numba, both off the GIL) are computed in a thread while the store
+    # is busy indexing the vectors: on a few cores that hides most of one behind the other
     with ThreadPoolExecutor(max_workers=1) as pool:
         product_top = pool.submit(top_k_similar, emb.products, emb.known_products, k)
         customer_top = pool.submit(top_k_similar, emb.customers, emb.known_customers, k)
