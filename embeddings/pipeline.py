@@ -41,7 +41,7 @@ from embeddings.train import (
     similar_recall,
     top_k_similar,
 )
-from graph.errors import CkgError, QueryError, StoreUnavailable
+from graph.errors import CkgError, QueryError
 from graph.queries import get_queries
 from graph.store import Store
 
@@ -287,19 +287,6 @@ def write_recommendations(store: Store, inter: Interactions, emb: Embeddings,
     return {"recommended_created": r.counters.get("relationships_created", 0)}
 
 
-def await_indexes(store: Store, timeout_s: float = 600.0) -> None:
-    """Return once every index is built: FalkorDB builds a new one in the background, and
-    looking nodes of that label up by id meanwhile crashed its server (a race the full test
-    suite hit once the popularity write came first)."""
-    q = get_queries()
-    deadline = time.monotonic() + timeout_s
-    while rows := store.read(q.indexes_not_ready):
-        if time.monotonic() > deadline:
-            building = ", ".join(sorted({str(r["label"]) for r in rows}))
-            raise StoreUnavailable(f"indexes still being built after {timeout_s:.0f} s: {building}")
-        time.sleep(0.05)
-
-
 def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: int,
                progress: Progress = _quiet) -> dict[str, float]:
     """Vectors, vector indexes, top-k SIMILAR edges replacing the previous model's, and the
@@ -325,7 +312,6 @@ def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: 
             except QueryError as exc:  # FalkorDB has no IF NOT EXISTS
                 if "already indexed" not in str(exc):
                     raise
-        await_indexes(store)
         progress("writing product vectors")
         store.write_rows(q.set_product_embeddings,
                          _vector_rows(inter.products, emb.products, emb.known_products),

@@ -9,6 +9,7 @@ from graph.catalog import Query, QueryCatalog
 
 class Queries(QueryCatalog):
     store_ping: Query
+    indexes_not_ready: Query
     node_counts: Query
     relationship_counts: Query
     upsert_customers: Query
@@ -58,7 +59,6 @@ class Queries(QueryCatalog):
     drop_stale_customer_similar: Query
     create_product_vector_index: Query
     create_customer_vector_index: Query
-    indexes_not_ready: Query
     upsert_model: Query
     promote_model: Query
     promoted_model: Query

@@ -182,6 +182,8 @@ class Store(ABC):
                                    encoded=prepared.encoded)
         result = WriteResult(rows=1, batches=1, returned=rows)
         result.add(counters)
+        if result.counters.get("indexes_added"):
+            self.await_indexes()
         result.seconds = time.perf_counter() - started
         return result
 
@@ -214,8 +216,24 @@ class Store(ABC):
         """Apply `cypher/schema/<engine>.cypher`; safe to re-run. Returns how many were new."""
         created = sum(self._apply_schema_statement(s) for s in schema_statements(self.engine))
         if created:
+            self.await_indexes()
             self.checkpoint()
         return created
+
+    def await_indexes(self, timeout_s: float = 600.0) -> None:
+        """Return once every index is built. Both engines build an index created over existing
+        nodes in the background, and FalkorDB's server crashed (a segfault in the id lookup)
+        when a statement looked that label's nodes up by id meanwhile; so every statement that
+        creates an index waits here before the next one runs."""
+        from graph.queries import get_queries
+
+        deadline = time.monotonic() + timeout_s
+        while rows := self.read(get_queries().indexes_not_ready):
+            if time.monotonic() > deadline:
+                building = ", ".join(sorted({str(r["label"]) for r in rows}))
+                raise StoreUnavailable(
+                    f"indexes still being built after {timeout_s:.0f} s: {building}")
+            time.sleep(0.05)
 
     def _apply_schema_statement(self, statement: str) -> int:
         _, counters = self._run(statement, {}, write=True)

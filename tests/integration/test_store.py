@@ -34,6 +34,17 @@ def test_schema_setup_is_idempotent(store: Store) -> None:
     assert store.setup_schema() == 0
 
 
+def test_a_statement_that_creates_an_index_returns_once_it_is_built(store: Store) -> None:
+    # enough nodes that the build takes a while: right after the CREATE, FalkorDB lists the
+    # index as "UNDER CONSTRUCTION", and looking products up by id then crashed its server
+    store.write_rows(Q.upsert_products, ({"id": f"p{i}", "category": None, "props": {}}
+                                         for i in range(20_000)), batch_size=5000)
+    created = store.write(Q.create_product_vector_index)
+    assert created.counters["indexes_added"] == 1
+    assert store.read(Q.indexes_not_ready) == []
+    assert store.read(Q.customer_by_id, {"id": "nobody"}) == []
+
+
 def test_batched_writes_and_plain_values(store: Store) -> None:
     rows = [
         {"id": f"c{i}", "props": {"country": "GB", "ltv": float(i), "orders": i}}
