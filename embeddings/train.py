@@ -154,15 +154,23 @@ def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
     if int(known.sum()) > exact_limit:
         return _clustered_top_k(unit, known, k, seed)
     for lo in range(0, n, block):
-        hi = min(n, lo + block)
-        s = unit[lo:hi] @ unit.T
-        s[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf
-        if not known.all():
-            s[:, ~known] = -np.inf
-        idx[lo:hi], sc[lo:hi] = _select_top_k(s, k)
+        idx[lo:lo + block], sc[lo:lo + block] = _exact_top_k(unit, known,
+                                                             np.arange(lo, min(n, lo + block)), k)
     idx[~known] = -1
     sc[~known] = 0.0
     return idx, sc
+
+
+def _exact_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_],
+                 rows: npt.NDArray[np.intp], k: int
+                 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """The exact top-k of `rows` among all known rows but themselves (unit vectors, unknown
+    rows zeroed)."""
+    s = unit[rows] @ unit.T
+    s[np.arange(len(rows)), rows] = -np.inf
+    if not known.all():
+        s[:, ~known] = -np.inf
+    return _select_top_k(s, k)
 
 
 def _clustered_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], k: int,
@@ -230,10 +238,7 @@ def similar_recall(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_
                                                       replace=False))
     unit = normalize(vectors)
     unit[~known] = 0.0
-    s = unit[pick] @ unit.T
-    s[np.arange(len(pick)), pick] = -np.inf
-    s[:, ~known] = -np.inf
-    exact, _ = _select_top_k(s, k)
+    exact, _ = _exact_top_k(unit, known, pick, k)
     hits = sum(len(set(exact[i].tolist()) & set(idx[r].tolist()))
                for i, r in enumerate(pick.tolist()))
     return hits / float(exact.size)
