@@ -24,6 +24,7 @@ setup: $(BIN)/.installed $(LINT)/node_modules/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Start anyway: /readyz says not ready and store-backed routes answer 503.
             app.state.store = None
         if app.state.store is not None:
-            app.state.popular = Popular(app.state.store, app.state.queries,
-                                        s.popular_window_days, s.popular_cache_s)
+            app.state.popular = Popular(
+                app.state.store, app.state.queries, s.popular_window_days, s.popular_cache_s
+            )
         # Start-up objects live as long as the process: take them out of the collector's
         # scans, and collect less often, so full collections stop showing up as p99 spikes.
         gc.collect()
@@ -81,17 +82,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
-                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        errors = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"])
-        return error_response(422, "invalid_request", f"{where}: {first['msg']}",
-                              errors=errors)
+        return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        reason = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code,
-                                                                        "http_error")
+        reason = {404: "route_not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return error_response(exc.status_code, reason, str(exc.detail), exc.headers)
 
     app.add_middleware(BodyLimit)
@@ -163,8 +170,12 @@ def problem(exc: CkgError) -> JSONResponse:
     return error_response(status, exc.reason, str(exc), headers)
 
 
-def error_response(status: int, reason: str, message: str,
-                   headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+def error_response(
+    status: int, reason: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """Every error the API sends has this one shape: `{"detail": {"reason", "message"}}`."""
-    return JSONResponse({"detail": {"reason": reason, "message": message, **extra}},
-                        status_code=status, headers=headers or None)
+    return JSONResponse(
+        {"detail": {"reason": reason, "message": message, **extra}},
+        status_code=status,
+        headers=headers or None,
+    )

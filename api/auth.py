@@ -56,8 +56,14 @@ def create_key(path: Path, name: str, scopes: list[str]) -> str:
         raise ConfigError(f"scopes must be among {', '.join(SCOPES)}; got {scopes or 'none'}")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     entries = _read(path)
-    entries.append({"name": name, "sha256": digest(key), "scopes": sorted(set(scopes)),
-                    "created_at": int(time.time())})
+    entries.append(
+        {
+            "name": name,
+            "sha256": digest(key),
+            "scopes": sorted(set(scopes)),
+            "created_at": int(time.time()),
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -105,9 +111,12 @@ class KeyStore:
             return
         with self._lock:
             entries = _read(self.path)
-            keys = [ApiKey(str(e["name"]), str(e["sha256"]),
-                           frozenset(str(s) for s in e.get("scopes", [])))  # type: ignore[attr-defined]
-                    for e in entries]
+            keys = [
+                ApiKey(
+                    str(e["name"]), str(e["sha256"]), frozenset(str(s) for s in e.get("scopes", []))
+                )  # type: ignore[attr-defined]
+                for e in entries
+            ]
             # settings' keys win over a file entry with the same digest
             self._by_digest = {k.sha256: k for k in [*keys, *self._configured]}
             self._mtime = mtime

@@ -244,14 +244,19 @@ def ingest_cmd(
     file: Annotated[Path, typer.Argument(help="JSONL or CSV events, or a bundled dataset file.")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f",
-                     help="jsonl, csv, online-retail or eshop-clickstream (default: by name)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl, csv, online-retail or eshop-clickstream (default: by name).",
+        ),
     ] = None,
     consent: Annotated[
         str | None,
-        typer.Option(help="Purposes the imported history was collected under, e.g. "
-                     "'personalization,analytics', or 'none'. Default: the dataset's "
-                     "documented consent (see README), none for jsonl/csv."),
+        typer.Option(
+            help="Purposes the imported history was collected under, e.g. "
+            "'personalization,analytics', or 'none'. Default: the dataset's "
+            "documented consent (see README), none for jsonl/csv."
+        ),
     ] = None,
     dead_letter: Annotated[
         Path | None, typer.Option(help="Where rejected records go (JSONL, appended).")
@@ -268,15 +273,27 @@ def ingest_cmd(
 
     if fmt is not None and fmt not in FORMATS:
         raise CkgError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    with open_store(_settings()) as store, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"),
-        TextColumn("{task.completed:,.0f} records"), TimeElapsedColumn(),
-        disable=quiet, transient=True, console=Console(stderr=True),
-    ) as bar:
+    with (
+        open_store(_settings()) as store,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,.0f} records"),
+            TimeElapsedColumn(),
+            disable=quiet,
+            transient=True,
+            console=Console(stderr=True),
+        ) as bar,
+    ):
         task = bar.add_task(f"ingesting {file.name}", total=None)
         result, dl_path = ingest_file(
-            store, file, fmt=fmt, consent=consent, dead_letter=dead_letter,
-            batch_size=batch_size, keep_text=keep_chat_text,
+            store,
+            file,
+            fmt=fmt,
+            consent=consent,
+            dead_letter=dead_letter,
+            batch_size=batch_size,
+            keep_text=keep_chat_text,
             progress=lambda n: bar.advance(task, n),
         )
     report = result.reconciliation.as_dict()
@@ -327,10 +344,15 @@ def erase_cmd(
     if (customer_id is None) == (file is None):
         raise CkgError("give one customer id or --file, not both")
     # (line number, id): the report points at the line of the file, blank lines included
-    ids = [(1, customer_id)] if customer_id else [
-        (n, line.strip()) for n, line in enumerate(
-            file.read_text(encoding="utf-8").splitlines(), 1)  # type: ignore[union-attr]
-        if line.strip()]
+    ids = (
+        [(1, customer_id)]
+        if customer_id
+        else [
+            (n, line.strip())
+            for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1)  # type: ignore[union-attr]
+            if line.strip()
+        ]
+    )
     settings = _settings()
     key, q, missing = privacy_key(settings), get_queries(), 0
     with open_store(settings) as store, ingest_lock(store):
@@ -347,10 +369,13 @@ def erase_cmd(
 @app.command("retention")
 @cli_errors
 def retention_cmd(
-    days: Annotated[int | None, typer.Option(min=1, help="Maximum age; default "
-                                                         "CKG_RETENTION_DAYS.")] = None,
-    as_of: Annotated[str | None, typer.Option(help="ISO date to measure age from (default "
-                                                   "now), e.g. for historical data.")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Maximum age; default CKG_RETENTION_DAYS.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="ISO date to measure age from (default now), e.g. for historical data."),
+    ] = None,
 ) -> None:
     """Delete sessions (with their events and carts) and loose events older than the limit."""
     from datetime import UTC, datetime
@@ -374,6 +399,8 @@ def retention_cmd(
     with open_store(settings) as store, ingest_lock(store):
         report = retention(store, get_queries(), max_age, ref)
     typer.echo(report.model_dump_json())
+
+
 def _embed_params(seed: int, workers: int, epochs: int | None) -> Any:
     from embeddings.train import EmbedParams
 
@@ -396,22 +423,31 @@ def _cutoff_ms(cutoff: str | None) -> int | None:
 def _progress(quiet: bool) -> Any:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    disable=quiet, transient=True, console=Console(stderr=True))
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        disable=quiet,
+        transient=True,
+        console=Console(stderr=True),
+    )
 
 
 def _print_evaluation(table: list[dict[str, Any]]) -> None:
     t = Table("recommender", "HR@10", "precision@10", "recall@10", "NDCG@10", "cases")
     for row in table:
-        t.add_row(row["recommender"], *(f"{row[k]:.4f}" for k in
-                                        ("hr@10", "precision@10", "recall@10", "ndcg@10")),
-                  str(row["cases"]))
+        t.add_row(
+            row["recommender"],
+            *(f"{row[k]:.4f}" for k in ("hr@10", "precision@10", "recall@10", "ndcg@10")),
+            str(row["cases"]),
+        )
     Console(stderr=True).print(t)
 
 
 Seed = Annotated[int, typer.Option(help="Random seed (walks, Word2Vec, ALS).")]
-Workers = Annotated[int, typer.Option(min=1, help="Word2Vec threads; only 1 is bit-for-bit "
-                                               "reproducible.")]
+Workers = Annotated[
+    int, typer.Option(min=1, help="Word2Vec threads; only 1 is bit-for-bit reproducible.")
+]
 Epochs = Annotated[int | None, typer.Option(min=1, help="Word2Vec epochs (default 5).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
 
@@ -419,17 +455,26 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.
 @app.command("embed")
 @cli_errors
 def embed_cmd(
-    cutoff: Annotated[str | None, typer.Option(
-        help="Evaluation split date (default: the last 90 days are the test period).")] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(help="Evaluation split date (default: the last 90 days are the test period)."),
+    ] = None,
     seed: Seed = 42,
     workers: Workers = 1,
     epochs: Epochs = None,
     similar_k: Annotated[int, typer.Option(min=1, max=100, help="SIMILAR edges per node.")] = 10,
-    recommend_k: Annotated[int, typer.Option(
-        min=1, max=100, help="RECOMMENDED edges per customer (the API serves up to this many "
-                             "from the evaluated recommender, then fallbacks).")] = 100,
-    force: Annotated[bool, typer.Option(help="Promote even if worse than the current model.")]
-    = False,
+    recommend_k: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=100,
+            help="RECOMMENDED edges per customer (the API serves up to this many "
+            "from the evaluated recommender, then fallbacks).",
+        ),
+    ] = 100,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if worse than the current model.")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Project, walk, train, evaluate, write back and promote; print the report as JSON."""
@@ -439,10 +484,16 @@ def embed_cmd(
 
     with open_store(_settings()) as store, _progress(quiet) as bar:
         task = bar.add_task("embedding", total=None)
-        report = run_embed(store, _embed_params(seed, workers, epochs), BlendParams(),
-                           cutoff_ms=_cutoff_ms(cutoff), force=force, similar_k=similar_k,
-                           recommend_k=recommend_k,
-                           progress=lambda m: bar.update(task, description=m))
+        report = run_embed(
+            store,
+            _embed_params(seed, workers, epochs),
+            BlendParams(),
+            cutoff_ms=_cutoff_ms(cutoff),
+            force=force,
+            similar_k=similar_k,
+            recommend_k=recommend_k,
+            progress=lambda m: bar.update(task, description=m),
+        )
     if not quiet:
         _print_evaluation(report.evaluation.table())
     typer.echo(json.dumps(report.as_dict()))
@@ -451,8 +502,10 @@ def embed_cmd(
 @app.command("evaluate")
 @cli_errors
 def evaluate_cmd(
-    cutoff: Annotated[str, typer.Option(help="Train strictly before this date (UTC), test "
-                                             "after, e.g. 2011-07-01.")],
+    cutoff: Annotated[
+        str,
+        typer.Option(help="Train strictly before this date (UTC), test after, e.g. 2011-07-01."),
+    ],
     seed: Seed = 42,
     workers: Workers = 1,
     epochs: Epochs = None,
@@ -471,15 +524,22 @@ def evaluate_cmd(
     with open_store(_settings()) as store, _progress(quiet) as bar:
         task = bar.add_task("reading purchases", total=None)
         inter = load_interactions(store)
-        result = evaluate(inter, cut, _embed_params(seed, workers, epochs), BlendParams(),
-                          progress=lambda m: bar.update(task, description=m))
+        result = evaluate(
+            inter,
+            cut,
+            _embed_params(seed, workers, epochs),
+            BlendParams(),
+            progress=lambda m: bar.update(task, description=m),
+        )
     if as_json:
         for row in result.table():
             typer.echo(json.dumps(row))
     else:
         _print_evaluation(result.table())
-        Console().print(f"cutoff {cutoff}: {result.split['train_purchases']:,} purchases "
-                        f"before, {result.split['test_purchases']:,} after")
+        Console().print(
+            f"cutoff {cutoff}: {result.split['train_purchases']:,} purchases "
+            f"before, {result.split['test_purchases']:,} after"
+        )
 
 
 @app.command("recommend")
@@ -488,8 +548,7 @@ def recommend_cmd(
     customers: Annotated[Path, typer.Option(help="Customer ids, one per line.")],
     out: Annotated[Path, typer.Option(help="Where the JSON lines go.")],
     k: Annotated[int, typer.Option(min=1, max=100, help="Items per customer.")] = 10,
-    include_purchased: Annotated[bool, typer.Option(help="Allow already bought products.")]
-    = False,
+    include_purchased: Annotated[bool, typer.Option(help="Allow already bought products.")] = False,
 ) -> None:
     """Write `{"customer_id", "items"}` per customer: the same consent-gated recommendations
     as GET /v1/customers/{id}/recommendations (unknown ids get popular products)."""
@@ -499,14 +558,17 @@ def recommend_cmd(
 
     if not customers.is_file():
         raise CkgError(f"no such file: {customers}")
-    ids = [line.strip() for line in customers.read_text(encoding="utf-8").splitlines()
-           if line.strip()]
+    ids = [
+        line.strip() for line in customers.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     done = 0
     with open_store(_settings()) as store, out.open("w", encoding="utf-8") as f:
         for cid in ids:
             try:
-                items = [i.product_id for i in
-                         serving.for_customer(store, cid, k, include_purchased).items]
+                items = [
+                    i.product_id
+                    for i in serving.for_customer(store, cid, k, include_purchased).items
+                ]
             except NotFound:
                 items = [i.product_id for i in serving.popular(store, k)]
             f.write(json.dumps({"customer_id": cid, "items": items}) + "\n")
@@ -517,8 +579,10 @@ def recommend_cmd(
 @app.command("segment")
 @cli_errors
 def segment_cmd(
-    report: Annotated[Path | None, typer.Option(
-        help="Also write PNG plots here (elbow and silhouette, 2-D map, profiles).")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write PNG plots here (elbow and silhouette, 2-D map, profiles)."),
+    ] = None,
     seed: Seed = 42,
     quiet: Quiet = False,
 ) -> None:
@@ -529,17 +593,23 @@ def segment_cmd(
 
     with open_store(_settings()) as store, _progress(quiet) as bar:
         task = bar.add_task("segmenting", total=None)
-        result = run_segments(store, seed, report,
-                              progress=lambda m: bar.update(task, description=m))
+        result = run_segments(
+            store, seed, report, progress=lambda m: bar.update(task, description=m)
+        )
     typer.echo(json.dumps(result))
 
 
 @keys_app.command("create")
 @cli_errors
 def keys_create(
-    scope: Annotated[list[str], typer.Option("--scope", "-s",
-                                             help="chatbot:read, ingest:write, analyst:read "
-                                                  "or privacy:admin; repeat for several.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            "-s",
+            help="chatbot:read, ingest:write, analyst:read or privacy:admin; repeat for several.",
+        ),
+    ],
     name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "default",
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
@@ -562,8 +632,15 @@ def serve_cmd(
     import uvicorn
 
     _settings()  # fail on bad settings before binding a port
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http="api.server:HttpProtocol", log_level="info")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="api.server:HttpProtocol",
+        log_level="info",
+    )
 
 
 def main() -> None:

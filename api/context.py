@@ -41,12 +41,48 @@ from graph.store import Store
 
 DAY_MS = 86_400_000
 # ISO 3166 codes of countries wholly or mostly south of the equator: their seasons are flipped.
-SOUTHERN = frozenset({
-    "AO", "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MU", "MW", "MZ", "NA", "NZ",
-    "PE", "PY", "RE", "SZ", "TZ", "UY", "ZA", "ZM", "ZW",
-})
-_SEASONS = ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer",
-            "autumn", "autumn", "autumn", "winter")
+SOUTHERN = frozenset(
+    {
+        "AO",
+        "AR",
+        "AU",
+        "BO",
+        "BR",
+        "BW",
+        "CL",
+        "FJ",
+        "LS",
+        "MG",
+        "MU",
+        "MW",
+        "MZ",
+        "NA",
+        "NZ",
+        "PE",
+        "PY",
+        "RE",
+        "SZ",
+        "TZ",
+        "UY",
+        "ZA",
+        "ZM",
+        "ZW",
+    }
+)
+_SEASONS = (
+    "winter",
+    "winter",
+    "spring",
+    "spring",
+    "spring",
+    "summer",
+    "summer",
+    "summer",
+    "autumn",
+    "autumn",
+    "autumn",
+    "winter",
+)
 _FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 
 
@@ -85,8 +121,9 @@ class Popular:
         if time.monotonic() - self._at > self._ttl:
             async with self._lock:
                 if time.monotonic() - self._at > self._ttl:
-                    rows = await self._store.aread(self._q.recent_bestsellers,
-                                                   {"window_ms": self._window_ms, "k": 50})
+                    rows = await self._store.aread(
+                        self._q.recent_bestsellers, {"window_ms": self._window_ms, "k": 50}
+                    )
                     self._rows = [PopularRow.model_validate(r) for r in rows]
                     self._at = time.monotonic()
         return self._rows[:k]
@@ -94,19 +131,24 @@ class Popular:
 
 def consents_public(records: list[ConsentRecord]) -> list[ConsentPublic]:
     """The decisions in force, one per purpose, in a stable order."""
-    return [ConsentPublic(purpose=r.purpose, granted=r.granted, at=iso(r.at) or "",
-                          source=r.source)
-            for _, r in sorted(in_force(records).items())]
+    return [
+        ConsentPublic(purpose=r.purpose, granted=r.granted, at=iso(r.at) or "", source=r.source)
+        for _, r in sorted(in_force(records).items())
+    ]
 
 
-def customer_summary(customer_id: str, rec: ProfileFields, categories: int = 3,
-                     sessions: int | None = None) -> CustomerSummaryPublic | None:
+def customer_summary(
+    customer_id: str, rec: ProfileFields, categories: int = 3, sessions: int | None = None
+) -> CustomerSummaryPublic | None:
     c = rec.customer
     if c is None:
         return None
     tier = max(rec.tiers, key=lambda t: t.since or 0, default=None)
-    rfm = (RfmPublic(r=c.rfm_r, f=c.rfm_f, m=c.rfm_m)
-           if c.rfm_r is not None or c.rfm_f is not None or c.rfm_m is not None else None)
+    rfm = (
+        RfmPublic(r=c.rfm_r, f=c.rfm_f, m=c.rfm_m)
+        if c.rfm_r is not None or c.rfm_f is not None or c.rfm_m is not None
+        else None
+    )
     return CustomerSummaryPublic(
         id=customer_id,
         tier=tier.name if tier else None,
@@ -130,9 +172,18 @@ def _part_of_day(hour: int) -> str:
     return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
 
 
-def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Purpose,
-                  now_ms: int, popular: list[PopularRow], tz: str | None, default_tz: str,
-                  device: str | None, verbosity: Verbosity | None) -> ContextPublic:
+def build_context(
+    rec: SessionContextRecord,
+    *,
+    rules: ContextRules,
+    purpose: Purpose,
+    now_ms: int,
+    popular: list[PopularRow],
+    tz: str | None,
+    default_tz: str,
+    device: str | None,
+    verbosity: Verbosity | None,
+) -> ContextPublic:
     s = rec.session
     personal = rec.personal
     device = device or s.device
@@ -141,8 +192,13 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
 
     # time zone: the request's, else the customer's own (a profile attribute, so consented only)
     customer_tz = rec.customer.timezone if personal and rec.customer else None
-    tz_name, tz_source = ((tz, "request") if tz else (customer_tz, "customer") if customer_tz
-                          else (default_tz, "default"))
+    tz_name, tz_source = (
+        (tz, "request")
+        if tz
+        else (customer_tz, "customer")
+        if customer_tz
+        else (default_tz, "default")
+    )
     local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone(tz_name))
     country = s.country or (rec.customer.country if personal and rec.customer else None)
     season = _SEASONS[local.month - 1]
@@ -155,24 +211,40 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
     value = round(sum(r.qty * (r.unit_price or 0.0) for r in lines), 2)
     touched = max((r.updated_at for r in lines if r.updated_at is not None), default=None)
     idle = round((now_ms - touched) / 60_000, 1) if touched is not None else None
-    abandoned = bool(items > 0 and idle is not None
-                     and idle >= rules.cart_abandoned_after_minutes and not s.purchases)
+    abandoned = bool(
+        items > 0
+        and idle is not None
+        and idle >= rules.cart_abandoned_after_minutes
+        and not s.purchases
+    )
     cart = CartPublic(
-        lines=[CartLinePublic(product_id=r.id, name=r.name, qty=r.qty, unit_price=r.unit_price,
-                              value=round(r.qty * r.unit_price, 2) if r.unit_price is not None
-                              else None)
-               for r in lines[:lim.cart_lines]],
-        items=items, value=value, idle_minutes=idle, abandoned=abandoned)
+        lines=[
+            CartLinePublic(
+                product_id=r.id,
+                name=r.name,
+                qty=r.qty,
+                unit_price=r.unit_price,
+                value=round(r.qty * r.unit_price, 2) if r.unit_price is not None else None,
+            )
+            for r in lines[: lim.cart_lines]
+        ],
+        items=items,
+        value=value,
+        idle_minutes=idle,
+        abandoned=abandoned,
+    )
 
     # history relative to this session: visits that ended before it started
     start = s.started_at if s.started_at is not None else now_ms
     earlier = [t for t in rec.other_sessions if t is not None and t < start]
-    summary = (customer_summary(rec.customer_id, rec, lim.categories,
-                                sessions=len(rec.other_sessions) + 1)
-               if rec.customer_id and personal else None)
+    summary = (
+        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.other_sessions) + 1)
+        if rec.customer_id and personal
+        else None
+    )
     chats = sorted((c for c in rec.chats if c.intent), key=lambda c: c.at or 0)
-    views = sorted(rec.views, key=lambda v: (-(v.last_at or 0), v.id))[:lim.views]
-    searches = sorted(rec.searches, key=lambda q: (-(q.last_at or 0), q.text))[:lim.searches]
+    views = sorted(rec.views, key=lambda v: (-(v.last_at or 0), v.id))[: lim.views]
+    searches = sorted(rec.searches, key=lambda q: (-(q.last_at or 0), q.text))[: lim.searches]
 
     facts: dict[str, Any] = {
         "identified": rec.customer_id is not None,
@@ -187,8 +259,9 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
         "orders": summary.orders if summary else None,
         "sessions": len(rec.other_sessions) + 1 if personal else None,
         "first_visit": (not earlier) if personal else None,
-        "days_since_last_visit": (round((start - max(earlier)) / DAY_MS, 1)
-                                  if personal and earlier else None),
+        "days_since_last_visit": (
+            round((start - max(earlier)) / DAY_MS, 1) if personal and earlier else None
+        ),
         "segments": [g.name for g in rec.segments if g.name] if personal else None,
         "cart_items": items,
         "cart_value": value,
@@ -200,10 +273,15 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
         "season": season,
     }
     granted: set[str] = {p for p, r in in_force(rec.consents).items() if r.granted}
-    triggers = [TriggerPublic(id=t.id, priority=t.priority, say=t.render(facts))
-                for t in rules.fired(facts, granted)][:lim.triggers]
-    promotions = [PromotionPublic(id=p.id, text=p.text) for p in rules.promotions
-                  if p.active(local.date(), s.channel)][:lim.promotions]
+    triggers = [
+        TriggerPublic(id=t.id, priority=t.priority, say=t.render(facts))
+        for t in rules.fired(facts, granted)
+    ][: lim.triggers]
+    promotions = [
+        PromotionPublic(id=p.id, text=p.text)
+        for p in rules.promotions
+        if p.active(local.date(), s.channel)
+    ][: lim.promotions]
 
     recs = _recommendations(rec, popular, lim.recommendations)
     return ContextPublic(
@@ -216,27 +294,47 @@ def build_context(rec: SessionContextRecord, *, rules: ContextRules, purpose: Pu
         verbosity=level,
         customer=summary,
         session=SessionStatePublic(
-            id=s.id, channel=s.channel, device=device, started_at=iso(s.started_at),
-            last_seen_at=iso(s.last_seen_at), events=s.events,
-            intent=facts["intent"], last_chat_intent=facts["last_chat_intent"],
-            views=[ViewPublic(product_id=v.id, name=v.name, views=v.count, dwell_ms=v.dwell_ms,
-                              last_at=iso(v.last_at)) for v in views],
-            searches=[SearchPublic(text=q.text, count=q.count, last_at=iso(q.last_at))
-                      for q in searches],
-            cart=cart),
+            id=s.id,
+            channel=s.channel,
+            device=device,
+            started_at=iso(s.started_at),
+            last_seen_at=iso(s.last_seen_at),
+            events=s.events,
+            intent=facts["intent"],
+            last_chat_intent=facts["last_chat_intent"],
+            views=[
+                ViewPublic(
+                    product_id=v.id,
+                    name=v.name,
+                    views=v.count,
+                    dwell_ms=v.dwell_ms,
+                    last_at=iso(v.last_at),
+                )
+                for v in views
+            ],
+            searches=[
+                SearchPublic(text=q.text, count=q.count, last_at=iso(q.last_at)) for q in searches
+            ],
+            cart=cart,
+        ),
         temporal=TemporalPublic(
-            timezone=tz_name, timezone_source=tz_source,
+            timezone=tz_name,
+            timezone_source=tz_source,
             local_time=local.isoformat(timespec="minutes"),
-            part_of_day=facts["part_of_day"], weekday=facts["weekday"], season=season,
-            promotions=promotions),
+            part_of_day=facts["part_of_day"],
+            weekday=facts["weekday"],
+            season=season,
+            promotions=promotions,
+        ),
         triggers=triggers,
         recommendations=recs,
         consents=consents_public(rec.consents),
     )
 
 
-def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
-                     k: int) -> list[RecommendationPublic]:
+def _recommendations(
+    rec: SessionContextRecord, popular: list[PopularRow], k: int
+) -> list[RecommendationPublic]:
     """Personal first (SIMILAR to what this session viewed, then the customer's stored
     recommendations from the promoted model), topped up with popular products."""
     exclude = {r.id for r in rec.cart}
@@ -247,26 +345,47 @@ def _recommendations(rec: SessionContextRecord, popular: list[PopularRow],
             if r.bought or r.id in exclude or len(out) >= k:
                 continue
             exclude.add(r.id)
-            out.append(RecommendationPublic(
-                product_id=r.id, name=r.name, score=r.score, source="similar", personal=True,
-                reason=f"similar to {r.because} viewed in this session"))
+            out.append(
+                RecommendationPublic(
+                    product_id=r.id,
+                    name=r.name,
+                    score=r.score,
+                    source="similar",
+                    personal=True,
+                    reason=f"similar to {r.because} viewed in this session",
+                )
+            )
     if rec.personal:
         for stored in sorted(rec.recommended, key=lambda x: x.rank):
             if stored.id in exclude or len(out) >= k:
                 continue
             exclude.add(stored.id)
-            out.append(RecommendationPublic(
-                product_id=stored.id, name=stored.name, score=stored.score,
-                source="recommended", personal=True, reason=_recommended_reason(stored)))
+            out.append(
+                RecommendationPublic(
+                    product_id=stored.id,
+                    name=stored.name,
+                    score=stored.score,
+                    source="recommended",
+                    personal=True,
+                    reason=_recommended_reason(stored),
+                )
+            )
     for p in popular:
         if len(out) >= k:
             break
         if p.id in exclude:
             continue
         exclude.add(p.id)
-        out.append(RecommendationPublic(
-            product_id=p.id, name=p.name, score=None, source="popular", personal=False,
-            reason=f"popular: bought by {p.buyers} customers recently"))
+        out.append(
+            RecommendationPublic(
+                product_id=p.id,
+                name=p.name,
+                score=None,
+                source="popular",
+                personal=False,
+                reason=f"popular: bought by {p.buyers} customers recently",
+            )
+        )
     return out
 
 
@@ -284,44 +403,70 @@ def _name(text: str | None, fallback: str) -> str:
 def context_text(ctx: ContextPublic, max_tokens: int) -> str:
     """The prompt snippet: who, what now, what to say, what to offer — in that order."""
     s = ctx.session
-    who = (f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor")
-    where = "".join((f" on {s.device}" if s.device and s.device != "unknown" else "",
-                     f" via {s.channel}" if s.channel else ""))
-    head = [f"Session {s.id}: {who}{where}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
-            f" ({ctx.temporal.local_time[11:16]} {ctx.temporal.timezone}), {ctx.temporal.season}"]
+    who = f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor"
+    where = "".join(
+        (
+            f" on {s.device}" if s.device and s.device != "unknown" else "",
+            f" via {s.channel}" if s.channel else "",
+        )
+    )
+    head = [
+        f"Session {s.id}: {who}{where}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
+        f" ({ctx.temporal.local_time[11:16]} {ctx.temporal.timezone}), {ctx.temporal.season}"
+    ]
     if not ctx.personalized:
         head.append("no personalization consent: do not use personal history")
     c = ctx.customer
     profile = []
     if c is not None:
-        profile = [x for x in (
-            f"tier {c.tier}" if c.tier else "",
-            f"{c.points} points" if c.points else "",
-            f"{c.orders} orders, lifetime value {c.lifetime_value:.2f}",
-            f"segments {', '.join(g.name for g in c.segments if g.name)}" if c.segments else "",
-            f"likes {', '.join(c.preferred_categories)}" if c.preferred_categories else "",
-            f"{c.sessions} visits" if c.sessions else "",
-        ) if x]
-    now = [f"intent {s.intent}" if s.intent else "",
-           f"last asked about {s.last_chat_intent}" if s.last_chat_intent else ""]
-    cart = [f"{ln.qty} x {_name(ln.name, ln.product_id)}"
-            + (f" at {ln.unit_price:.2f}" if ln.unit_price is not None else "")
-            for ln in s.cart.lines]
-    cart_label = (f"Cart ({s.cart.items} items, {s.cart.value:.2f}"
-                  + (", abandoned" if s.cart.abandoned else "") + ")")
+        profile = [
+            x
+            for x in (
+                f"tier {c.tier}" if c.tier else "",
+                f"{c.points} points" if c.points else "",
+                f"{c.orders} orders, lifetime value {c.lifetime_value:.2f}",
+                f"segments {', '.join(g.name for g in c.segments if g.name)}" if c.segments else "",
+                f"likes {', '.join(c.preferred_categories)}" if c.preferred_categories else "",
+                f"{c.sessions} visits" if c.sessions else "",
+            )
+            if x
+        ]
+    now = [
+        f"intent {s.intent}" if s.intent else "",
+        f"last asked about {s.last_chat_intent}" if s.last_chat_intent else "",
+    ]
+    cart = [
+        f"{ln.qty} x {_name(ln.name, ln.product_id)}"
+        + (f" at {ln.unit_price:.2f}" if ln.unit_price is not None else "")
+        for ln in s.cart.lines
+    ]
+    cart_label = (
+        f"Cart ({s.cart.items} items, {s.cart.value:.2f}"
+        + (", abandoned" if s.cart.abandoned else "")
+        + ")"
+    )
     sections = [
         Section("", ["; ".join(head)]),
         Section("Say", [t.say for t in ctx.triggers], sep=" "),
         Section("Now", [x for x in now if x]),
         Section(cart_label, cart),
         Section("Customer", profile),
-        Section("Offer", [f"{_name(r.name, r.product_id)} ({r.product_id}; {r.reason})"
-                          for r in ctx.recommendations]),
-        Section("Viewed", [f"{_name(v.name, v.product_id)} ({v.dwell_ms // 1000}s)"
-                           for v in s.views]),
+        Section(
+            "Offer",
+            [
+                f"{_name(r.name, r.product_id)} ({r.product_id}; {r.reason})"
+                for r in ctx.recommendations
+            ],
+        ),
+        Section(
+            "Viewed", [f"{_name(v.name, v.product_id)} ({v.dwell_ms // 1000}s)" for v in s.views]
+        ),
         Section("Searched", [q.text for q in s.searches]),
         Section("Promotions", [p.text for p in ctx.temporal.promotions]),
-        Section("Consents", [f"{x.purpose} {'granted' if x.granted else 'withdrawn'}"
-                             for x in ctx.consents], sep=", "),
+        Section(
+            "Consents",
+            [f"{x.purpose} {'granted' if x.granted else 'withdrawn'}" for x in ctx.consents],
+            sep=", ",
+        ),
     ]
     return render(sections, max_tokens)

@@ -69,9 +69,11 @@ def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
     without the scope). Dependencies here are `async def` on purpose: they never block, and a
     plain `def` would cost every request a trip through the thread pool."""
 
-    async def check(request: Request,
-                    authorization: Annotated[str | None, Header()] = None,
-                    x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
+    async def check(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> ApiKey:
         keys: KeyStore = request.app.state.keys
         return keys.check(presented_key(authorization, x_api_key), *scopes)
 
@@ -89,9 +91,12 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 
 def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
     """FastAPI's own error shape, so the app's one 422 handler answers both kinds of route."""
-    return RequestValidationError([
-        {"type": e["type"], "loc": (*where, *e["loc"]), "msg": e["msg"], "input": e["input"]}
-        for e in exc.errors(include_url=False)])
+    return RequestValidationError(
+        [
+            {"type": e["type"], "loc": (*where, *e["loc"]), "msg": e["msg"], "input": e["input"]}
+            for e in exc.errors(include_url=False)
+        ]
+    )
 
 
 @cache
@@ -137,12 +142,15 @@ def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, A
         raise TypeError(f"{query.__name__}: query fields must have inline schemas")
     params: list[dict[str, Any]] = [
         {"name": n, "in": "path", "required": True, "schema": _id_adapter().json_schema()}
-        for n in path_ids]
+        for n in path_ids
+    ]
     for name, prop in schema["properties"].items():
         entry = {"name": name, "in": "query", "required": False, "schema": prop}
         if "description" in prop:
             entry["description"] = prop["description"]
         params.append(entry)
-    params += [{"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
-               for h in ("authorization", "x-api-key")]
+    params += [
+        {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
+        for h in ("authorization", "x-api-key")
+    ]
     return {"parameters": params}

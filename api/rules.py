@@ -21,10 +21,28 @@ from graph.errors import ConfigError
 from graph.model import Purpose
 
 Fact = Literal[
-    "identified", "personalized", "device", "channel", "intent", "last_chat_intent", "tier",
-    "points", "ltv", "orders", "sessions", "first_visit", "days_since_last_visit", "segments",
-    "cart_items", "cart_value", "cart_idle_minutes", "cart_abandoned", "hour", "weekday",
-    "part_of_day", "season",
+    "identified",
+    "personalized",
+    "device",
+    "channel",
+    "intent",
+    "last_chat_intent",
+    "tier",
+    "points",
+    "ltv",
+    "orders",
+    "sessions",
+    "first_visit",
+    "days_since_last_visit",
+    "segments",
+    "cart_items",
+    "cart_value",
+    "cart_idle_minutes",
+    "cart_abandoned",
+    "hour",
+    "weekday",
+    "part_of_day",
+    "season",
 ]
 FACTS: frozenset[str] = frozenset(get_args(Fact))
 Scalar = str | int | float | bool
@@ -50,8 +68,11 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_operator(self) -> Self:
-        ops = [k for k in ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "contains")
-               if getattr(self, k) is not None]
+        ops = [
+            k
+            for k in ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "contains")
+            if getattr(self, k) is not None
+        ]
         if len(ops) != 1:
             raise ValueError(f"condition on {self.fact} needs exactly one operator, got {ops}")
         return self
@@ -72,8 +93,12 @@ class Condition(_Strict):
             return False
         for op, bound in (("gt", self.gt), ("gte", self.gte), ("lt", self.lt), ("lte", self.lte)):
             if bound is not None:
-                return {"gt": value > bound, "gte": value >= bound,
-                        "lt": value < bound, "lte": value <= bound}[op]
+                return {
+                    "gt": value > bound,
+                    "gte": value >= bound,
+                    "lt": value < bound,
+                    "lte": value <= bound,
+                }[op]
         return False  # pragma: no cover - the validator guarantees one operator
 
 

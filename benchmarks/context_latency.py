@@ -63,6 +63,7 @@ def pct(values: list[float], q: float) -> float:
 def cpu_probe(seconds: float) -> dict[str, float]:
     """Time a fixed unit of pure CPU work (about 1.5 ms) every 2 ms: its p50, p99 and max, and
     the share of units that took over three times the median (the machine stalled)."""
+
     def unit() -> int:
         x = 0
         for i in range(20_000):
@@ -77,9 +78,12 @@ def cpu_probe(seconds: float) -> dict[str, float]:
         took.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.002)
     p50 = statistics.median(took)
-    return {"unit_p50_ms": round(p50, 2), "unit_p99_ms": round(pct(took, 0.99), 2),
-            "unit_max_ms": round(max(took), 1),
-            "stalled_share": round(sum(t > 3 * p50 for t in took) / len(took), 4)}
+    return {
+        "unit_p50_ms": round(p50, 2),
+        "unit_p99_ms": round(pct(took, 0.99), 2),
+        "unit_max_ms": round(max(took), 1),
+        "stalled_share": round(sum(t > 3 * p50 for t in took) / len(took), 4),
+    }
 
 
 class Pacer:
@@ -100,8 +104,16 @@ class Pacer:
         return time.perf_counter() >= self.until
 
 
-async def client(port: int, key: str, sessions: list[str], rng: random.Random,
-                 until: float, interval: float, out: list[float], errors: list[int]) -> None:
+async def client(
+    port: int,
+    key: str,
+    sessions: list[str],
+    rng: random.Random,
+    until: float,
+    interval: float,
+    out: list[float],
+    errors: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pacer = Pacer(rng, interval, until)
     try:
@@ -111,8 +123,10 @@ async def client(port: int, key: str, sessions: list[str], rng: random.Random,
             if pacer.over():
                 return
             sid = rng.choice(sessions)
-            req = (f"GET /v1/sessions/{sid}/context HTTP/1.1\r\nHost: bench\r\n"
-                   f"Authorization: Bearer {key}\r\n\r\n").encode()
+            req = (
+                f"GET /v1/sessions/{sid}/context HTTP/1.1\r\nHost: bench\r\n"
+                f"Authorization: Bearer {key}\r\n\r\n"
+            ).encode()
             t0 = time.perf_counter()
             writer.write(req)
             status = int((await reader.readline()).split()[1])
@@ -129,8 +143,15 @@ async def client(port: int, key: str, sessions: list[str], rng: random.Random,
         writer.close()
 
 
-def drive(port: int, key: str, sessions: list[str], clients: int, seconds: float,
-          rate: float | None, seed: int) -> tuple[list[float], list[int], float]:
+def drive(
+    port: int,
+    key: str,
+    sessions: list[str],
+    clients: int,
+    seconds: float,
+    rate: float | None,
+    seed: int,
+) -> tuple[list[float], list[int], float]:
     out: list[float] = []
     errors: list[int] = []
     interval = clients / rate if rate else 0.0
@@ -138,16 +159,27 @@ def drive(port: int, key: str, sessions: list[str], clients: int, seconds: float
     async def run() -> float:
         t0 = time.perf_counter()
         until = t0 + seconds
-        await asyncio.gather(*(client(port, key, sessions, random.Random(seed + i), until,
-                                      interval, out, errors) for i in range(clients)))
+        await asyncio.gather(
+            *(
+                client(port, key, sessions, random.Random(seed + i), until, interval, out, errors)
+                for i in range(clients)
+            )
+        )
         return time.perf_counter() - t0
 
     elapsed = asyncio.run(run())
     return out, errors, elapsed
 
 
-def drive_raw(store: Store, query: Query, params: list[dict[str, object]], clients: int,
-              seconds: float, rate: float, seed: int) -> list[float]:
+def drive_raw(
+    store: Store,
+    query: Query,
+    params: list[dict[str, object]],
+    clients: int,
+    seconds: float,
+    rate: float,
+    seed: int,
+) -> list[float]:
     """The same load pattern as the HTTP clients, straight at the store (threads)."""
     out: list[float] = []
     interval = clients / rate
@@ -173,8 +205,15 @@ def drive_raw(store: Store, query: Query, params: list[dict[str, object]], clien
     return out
 
 
-def drive_raw_async(store: Store, query: Query, params: list[dict[str, object]],
-                    clients: int, seconds: float, rate: float, seed: int) -> list[float]:
+def drive_raw_async(
+    store: Store,
+    query: Query,
+    params: list[dict[str, object]],
+    clients: int,
+    seconds: float,
+    rate: float,
+    seed: int,
+) -> list[float]:
     """The same load pattern on the store's async path (what the API itself uses)."""
     out: list[float] = []
     interval = clients / rate
@@ -210,29 +249,32 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=1, help="API server processes")
     ap.add_argument("--runs", type=int, default=5, help="repetitions; medians are reported")
-    ap.add_argument("--probe-seconds", type=float, default=10.0,
-                    help="idle CPU probe before and after the runs")
+    ap.add_argument(
+        "--probe-seconds", type=float, default=10.0, help="idle CPU probe before and after the runs"
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     q = get_queries()
 
     with tempfile.TemporaryDirectory(prefix="ckg-ctxbench-") as tmp:
         data = args.data_dir or Path(tmp) / "data"
-        settings = Settings(data_dir=data, graph_name="ckg",
-                            api_keys_file=Path(tmp) / "keys.json")
+        settings = Settings(data_dir=data, graph_name="ckg", api_keys_file=Path(tmp) / "keys.json")
         try:
             with open_store(settings) as store:
                 if args.data_dir is None:
                     root = shared_datasets()
                     loads: tuple[tuple[Path, Format], ...] = (
-                        (RETAIL_FILE, "online-retail"), (ESHOP_FILE, "eshop-clickstream"))
+                        (RETAIL_FILE, "online-retail"),
+                        (ESHOP_FILE, "eshop-clickstream"),
+                    )
                     for path, fmt in loads:
                         ingest_file(store, root / path, fmt=fmt, dead_letter=Path(tmp) / "dl")
                     store.checkpoint()
                 sessions = sorted(r["id"] for r in store.read(q.bench_session_ids))
                 sample = rng.sample(sessions, min(2000, len(sessions)))
-                params = [{"session_id": s, "purpose": "personalization", "recs": 20}
-                          for s in sample]
+                params = [
+                    {"session_id": s, "purpose": "personalization", "recs": 20} for s in sample
+                ]
                 for p in params[:100]:  # warm the store's caches
                     store.read(q.session_context, p)
                 hot: list[float] = []
@@ -243,13 +285,31 @@ def main() -> None:
 
                 key = create_key(settings.api_keys_file, "bench", ["chatbot:read"])
                 port = 18000 + rng.randrange(1000)
-                env = {**os.environ, "CKG_DATA_DIR": str(data), "CKG_GRAPH_NAME": "ckg",
-                       "CKG_API_KEYS_FILE": str(settings.api_keys_file)}
+                env = {
+                    **os.environ,
+                    "CKG_DATA_DIR": str(data),
+                    "CKG_GRAPH_NAME": "ckg",
+                    "CKG_API_KEYS_FILE": str(settings.api_keys_file),
+                }
                 server = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                     "--http", "api.server:HttpProtocol", "--port", str(port),
-                     "--workers", str(args.workers), "--log-level", "warning",
-                     "--no-access-log"], env=env)
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "api.app:create_app",
+                        "--factory",
+                        "--http",
+                        "api.server:HttpProtocol",
+                        "--port",
+                        str(port),
+                        "--workers",
+                        str(args.workers),
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ],
+                    env=env,
+                )
                 try:
                     deadline = time.time() + 60
                     while True:
@@ -265,26 +325,47 @@ def main() -> None:
                     runs = []
                     for r in range(args.runs):
                         seed = args.seed + 100 * r
-                        raw = drive_raw(store, q.session_context, params, args.clients,
-                                        args.seconds, args.rate, seed)
-                        raw_async = drive_raw_async(store, q.session_context, params,
-                                                    args.clients, args.seconds, args.rate, seed)
-                        paced, errors, took = drive(port, key, sample, args.clients,
-                                                    args.seconds, args.rate, seed)
+                        raw = drive_raw(
+                            store,
+                            q.session_context,
+                            params,
+                            args.clients,
+                            args.seconds,
+                            args.rate,
+                            seed,
+                        )
+                        raw_async = drive_raw_async(
+                            store,
+                            q.session_context,
+                            params,
+                            args.clients,
+                            args.seconds,
+                            args.rate,
+                            seed,
+                        )
+                        paced, errors, took = drive(
+                            port, key, sample, args.clients, args.seconds, args.rate, seed
+                        )
                         # the baseline is the faster of the store's two client paths under the
                         # same load: the API is charged with all beyond the quickest direct call
                         raw_p50 = min(statistics.median(raw), statistics.median(raw_async))
-                        runs.append({
-                            "requests": len(paced), "p50_ms": statistics.median(paced),
-                            "p99_ms": pct(paced, 0.99), "rps": len(paced) / took,
-                            "raw_query_p50_ms": raw_p50,
-                            "raw_threads_p50_ms": statistics.median(raw),
-                            "raw_async_p50_ms": statistics.median(raw_async),
-                            "api_overhead_ratio": statistics.median(paced) / raw_p50,
-                            "errors": len(errors)})
+                        runs.append(
+                            {
+                                "requests": len(paced),
+                                "p50_ms": statistics.median(paced),
+                                "p99_ms": pct(paced, 0.99),
+                                "rps": len(paced) / took,
+                                "raw_query_p50_ms": raw_p50,
+                                "raw_threads_p50_ms": statistics.median(raw),
+                                "raw_async_p50_ms": statistics.median(raw_async),
+                                "api_overhead_ratio": statistics.median(paced) / raw_p50,
+                                "errors": len(errors),
+                            }
+                        )
                     machine["after"] = cpu_probe(args.probe_seconds)
-                    flat, err_f, t_f = drive(port, key, sample, args.clients, args.seconds / 2,
-                                             None, args.seed + 1000)
+                    flat, err_f, t_f = drive(
+                        port, key, sample, args.clients, args.seconds / 2, None, args.seed + 1000
+                    )
                 finally:
                     server.terminate()
                     server.wait(30)
@@ -295,23 +376,37 @@ def main() -> None:
     def med(name: str) -> float:
         return round(statistics.median(r[name] for r in runs), 2)
 
-    print(json.dumps({
-        "requests": sum(r["requests"] for r in runs),
-        "runs": args.runs,
-        **{k: med(k) for k in ("p50_ms", "p99_ms", "rps", "raw_query_p50_ms",
-                               "raw_threads_p50_ms", "raw_async_p50_ms", "api_overhead_ratio")},
-        "per_run": [{k: round(v, 2) for k, v in r.items()} for r in runs],
-        "raw_back_to_back_p50_ms": round(statistics.median(hot), 2),
-        "clients": args.clients,
-        "workers": args.workers,
-        "target_rate": args.rate,
-        "errors": sum(r["errors"] for r in runs) + len(err_f),
-        "saturated_rps": round(len(flat) / t_f, 1),
-        "saturated_p50_ms": round(statistics.median(flat), 2),
-        "saturated_p99_ms": round(pct(flat, 0.99), 2),
-        "sessions": len(sessions),
-        "machine": machine,
-    }))
+    print(
+        json.dumps(
+            {
+                "requests": sum(r["requests"] for r in runs),
+                "runs": args.runs,
+                **{
+                    k: med(k)
+                    for k in (
+                        "p50_ms",
+                        "p99_ms",
+                        "rps",
+                        "raw_query_p50_ms",
+                        "raw_threads_p50_ms",
+                        "raw_async_p50_ms",
+                        "api_overhead_ratio",
+                    )
+                },
+                "per_run": [{k: round(v, 2) for k, v in r.items()} for r in runs],
+                "raw_back_to_back_p50_ms": round(statistics.median(hot), 2),
+                "clients": args.clients,
+                "workers": args.workers,
+                "target_rate": args.rate,
+                "errors": sum(r["errors"] for r in runs) + len(err_f),
+                "saturated_rps": round(len(flat) / t_f, 1),
+                "saturated_p50_ms": round(statistics.median(flat), 2),
+                "saturated_p99_ms": round(pct(flat, 0.99), 2),
+                "sessions": len(sessions),
+                "machine": machine,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

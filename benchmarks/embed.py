@@ -51,8 +51,17 @@ import numpy.typing as npt
 
 SEED = 42
 P, Q = 1.0, 0.5
-HYPER = {"dimensions": 64, "walk_length": 30, "num_walks": 10, "window": 5, "negative": 5,
-         "epochs": 1, "p": P, "q": Q, "workers": 2}
+HYPER = {
+    "dimensions": 64,
+    "walk_length": 30,
+    "num_walks": 10,
+    "window": 5,
+    "negative": 5,
+    "epochs": 1,
+    "p": P,
+    "q": Q,
+    "workers": 2,
+}
 
 IntArray = npt.NDArray[np.int64]
 
@@ -77,8 +86,9 @@ def power_law_graph(n_edges: int, seed: int = SEED) -> tuple[int, int, IntArray,
         users = np.repeat(np.arange(n_cust), deg.astype(np.int64))
         prods = np.empty(len(users), dtype=np.int64)
         local = rng.random(len(users)) < 0.7
-        prods[~local] = np.minimum(n_prod - 1,
-                                   np.searchsorted(all_cdf, rng.random(int((~local).sum()))))
+        prods[~local] = np.minimum(
+            n_prod - 1, np.searchsorted(all_cdf, rng.random(int((~local).sum())))
+        )
         for k in range(n_comm):
             sel = local & (comm_c[users] == k)
             ix = by_comm[k]
@@ -92,8 +102,9 @@ def power_law_graph(n_edges: int, seed: int = SEED) -> tuple[int, int, IntArray,
     return n_cust, n_prod, keys // n_prod, keys % n_prod
 
 
-def holdout(cust: IntArray, prod: IntArray, n_cust: int, n_prod: int, share: float = 0.1,
-            seed: int = SEED) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
+def holdout(
+    cust: IntArray, prod: IntArray, n_cust: int, n_prod: int, share: float = 0.1, seed: int = SEED
+) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
     """(train mask, negative customers, negative products): `share` of the edges held out, only
     where both ends keep another edge; as many random non-edges."""
     rng = np.random.default_rng(seed + 1)
@@ -122,8 +133,12 @@ def holdout(cust: IntArray, prod: IntArray, n_cust: int, n_prod: int, share: flo
     return train, np.array(neg_c, dtype=np.int64), np.array(neg_p, dtype=np.int64)
 
 
-def auc(cv: npt.NDArray[np.float32], pv: npt.NDArray[np.float32], pos: tuple[IntArray, IntArray],
-        neg: tuple[IntArray, IntArray]) -> float:
+def auc(
+    cv: npt.NDArray[np.float32],
+    pv: npt.NDArray[np.float32],
+    pos: tuple[IntArray, IntArray],
+    neg: tuple[IntArray, IntArray],
+) -> float:
     """Link-prediction AUC of cosine(customer, product): positives vs negatives (Mann-Whitney)."""
     from scipy.stats import rankdata
 
@@ -143,26 +158,47 @@ def auc(cv: npt.NDArray[np.float32], pv: npt.NDArray[np.float32], pos: tuple[Int
 def prepared(n_edges: int) -> dict[str, Any]:
     n_cust, n_prod, cust, prod = power_law_graph(n_edges)
     train, neg_c, neg_p = holdout(cust, prod, n_cust, n_prod)
-    return {"n_cust": n_cust, "n_prod": n_prod, "cust": cust, "prod": prod, "train": train,
-            "pos": (cust[~train], prod[~train]), "neg": (neg_c, neg_p)}
+    return {
+        "n_cust": n_cust,
+        "n_prod": n_prod,
+        "cust": cust,
+        "prod": prod,
+        "train": train,
+        "pos": (cust[~train], prod[~train]),
+        "neg": (neg_c, neg_p),
+    }
 
 
 def interactions(g: dict[str, Any]) -> Any:
     from embeddings.projection import Interactions
 
     tr = g["train"]
-    return Interactions([f"u{i}" for i in range(g["n_cust"])],
-                        [f"p{i}" for i in range(g["n_prod"])],
-                        g["cust"][tr].astype(np.int32), g["prod"][tr].astype(np.int32),
-                        np.zeros(int(tr.sum()), dtype=np.int64))
+    return Interactions(
+        [f"u{i}" for i in range(g["n_cust"])],
+        [f"p{i}" for i in range(g["n_prod"])],
+        g["cust"][tr].astype(np.int32),
+        g["prod"][tr].astype(np.int32),
+        np.zeros(int(tr.sum()), dtype=np.int64),
+    )
 
 
 def params() -> Any:
     from embeddings.train import EmbedParams
 
-    return EmbedParams(dimensions=64, walk_length=30, num_walks=10, p=P, q=Q, window=5,
-                       epochs=1, negative=5, half_life_days=0.0, with_categories=False,
-                       workers=2, seed=SEED)
+    return EmbedParams(
+        dimensions=64,
+        walk_length=30,
+        num_walks=10,
+        p=P,
+        q=Q,
+        window=5,
+        epochs=1,
+        negative=5,
+        half_life_days=0.0,
+        with_categories=False,
+        workers=2,
+        seed=SEED,
+    )
 
 
 def stage_project(n_edges: int) -> dict[str, Any]:
@@ -182,12 +218,16 @@ def stage_project(n_edges: int) -> dict[str, Any]:
         try:
             with open_store(Settings(data_dir=data, graph_name="bench_embed")) as store:
                 # the nodes exist before write-back (ingest's job, not timed)
-                store.write_rows(q.upsert_customers,
-                                 ({"id": c, "props": {}} for c in inter.customers),
-                                 batch_size=5000)
-                store.write_rows(q.upsert_products,
-                                 ({"id": p, "category": None, "props": {}}
-                                  for p in inter.products), batch_size=5000)
+                store.write_rows(
+                    q.upsert_customers,
+                    ({"id": c, "props": {}} for c in inter.customers),
+                    batch_size=5000,
+                )
+                store.write_rows(
+                    q.upsert_products,
+                    ({"id": p, "category": None, "props": {}} for p in inter.products),
+                    batch_size=5000,
+                )
                 t0 = time.perf_counter()
                 emb, _ = embed(inter, params())
                 t1 = time.perf_counter()
@@ -197,11 +237,15 @@ def stage_project(n_edges: int) -> dict[str, Any]:
         finally:
             EmbeddedServer(data).stop()
     return {
-        "edges": int(g["train"].sum()), "nodes": g["n_cust"] + g["n_prod"],
-        "seconds": t2 - t0, "embed_seconds": t1 - t0,
-        "stages": {**{k: round(v, 2) for k, v in emb.timings.items()},
-                   "vectors_s": round(t1 - t0 - sum(emb.timings.values()), 2),
-                   "write_back_s": round(t2 - t1, 2)},
+        "edges": int(g["train"].sum()),
+        "nodes": g["n_cust"] + g["n_prod"],
+        "seconds": t2 - t0,
+        "embed_seconds": t1 - t0,
+        "stages": {
+            **{k: round(v, 2) for k, v in emb.timings.items()},
+            "vectors_s": round(t1 - t0 - sum(emb.timings.values()), 2),
+            "write_back_s": round(t2 - t1, 2),
+        },
         "written": written,
         "auc": auc(emb.customers, emb.products, g["pos"], g["neg"]),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -217,10 +261,24 @@ def stage_reference(n_edges: int) -> dict[str, Any]:
     tr = g["train"]
     t0 = time.perf_counter()
     graph = nx.Graph()
-    graph.add_edges_from(zip((f"c:u{c}" for c in g["cust"][tr].tolist()),
-                             (f"p:p{p}" for p in g["prod"][tr].tolist()), strict=True))
-    n2v = Node2Vec(graph, dimensions=64, walk_length=30, num_walks=10, p=P, q=Q, workers=2,
-                   quiet=True, seed=SEED)
+    graph.add_edges_from(
+        zip(
+            (f"c:u{c}" for c in g["cust"][tr].tolist()),
+            (f"p:p{p}" for p in g["prod"][tr].tolist()),
+            strict=True,
+        )
+    )
+    n2v = Node2Vec(
+        graph,
+        dimensions=64,
+        walk_length=30,
+        num_walks=10,
+        p=P,
+        q=Q,
+        workers=2,
+        quiet=True,
+        seed=SEED,
+    )
     t1 = time.perf_counter()
     model = n2v.fit(window=5, min_count=1, sg=1, hs=0, negative=5, epochs=1, seed=SEED)
     t2 = time.perf_counter()
@@ -235,8 +293,12 @@ def stage_reference(n_edges: int) -> dict[str, Any]:
         return out
 
     cv, pv = matrix("c:u", g["n_cust"]), matrix("p:p", g["n_prod"])
-    return {"seconds": t2 - t0, "walks_s": t1 - t0, "train_s": t2 - t1,
-            "auc": auc(cv, pv, g["pos"], g["neg"])}
+    return {
+        "seconds": t2 - t0,
+        "walks_s": t1 - t0,
+        "train_s": t2 - t1,
+        "auc": auc(cv, pv, g["pos"], g["neg"]),
+    }
 
 
 def stage_floor(n_edges: int) -> dict[str, Any]:
@@ -250,8 +312,9 @@ def stage_floor(n_edges: int) -> dict[str, Any]:
     inter = interactions(prepared(n_edges))
     csr = build_graph(inter, p.half_life_days, p.with_categories)
     with tempfile.TemporaryDirectory(prefix="ckg-bench-walks-") as tmp:
-        corpus = write_walk_corpus(csr, Path(tmp) / "walks.txt", p.num_walks, p.walk_length,
-                                   p.p, p.q, p.seed)
+        corpus = write_walk_corpus(
+            csr, Path(tmp) / "walks.txt", p.num_walks, p.walk_length, p.p, p.q, p.seed
+        )
         t0 = time.perf_counter()
         train_word2vec(corpus, p)
         return {"seconds": time.perf_counter() - t0}
@@ -262,8 +325,7 @@ STAGES = {"project": stage_project, "reference": stage_reference, "floor": stage
 
 def child(stage: str, n_edges: int, timeout: float | None = None) -> dict[str, Any] | None:
     """Run one stage in a fresh process; None if it ran past `timeout`."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage,
-           "--edges", str(n_edges)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--edges", str(n_edges)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -293,6 +355,7 @@ def main() -> None:
     notes: list[str] = []
     try:
         import node2vec  # noqa: F401
+
         ref = child("reference", args.small, timeout=args.timeout)
         if ref is None:
             notes.append(f"node2vec package did not finish in {args.timeout:.0f} s")
@@ -323,15 +386,19 @@ def main() -> None:
         "overhead_vs_own_training": round(large["seconds"] / large["stages"]["train_s"], 3),
         "peak_rss_mb": round(large["peak_rss_mb"]),
         # customer SIMILAR lists above 50,000 customers come from the inverted-file search
-        "similar_recall_large": {k: large["written"][f"{k}_similar_recall"]
-                                 for k in ("product", "customer")},
+        "similar_recall_large": {
+            k: large["written"][f"{k}_similar_recall"] for k in ("product", "customer")
+        },
         "stages_small": small["stages"],
         "stages_large": large["stages"],
-        "reference_stages": ({k: round(ref[k], 2) for k in ("walks_s", "train_s")}
-                             if ref else None),
-        "speedup_without_write_back": (round(ref["seconds"] / small["embed_seconds"], 2)
-                                       if ref else None),
-        "nodes_small": small["nodes"], "nodes_large": large["nodes"],
+        "reference_stages": (
+            {k: round(ref[k], 2) for k in ("walks_s", "train_s")} if ref else None
+        ),
+        "speedup_without_write_back": (
+            round(ref["seconds"] / small["embed_seconds"], 2) if ref else None
+        ),
+        "nodes_small": small["nodes"],
+        "nodes_large": large["nodes"],
         "hyperparameters": HYPER,
         "notes": notes,
     }

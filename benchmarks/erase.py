@@ -49,18 +49,33 @@ def main() -> None:
         try:
             with open_store(ours) as a, open_store(bare) as b:
                 for store in (a, b):
-                    ingest_file(store, RETAIL_SAMPLE, fmt="online-retail",
-                                dead_letter=Path(tmp) / "dl")
+                    ingest_file(
+                        store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=Path(tmp) / "dl"
+                    )
                 ids = sorted(r["id"] for r in a.read(q.bench_customer_ids))
                 chosen = random.Random(args.seed).sample(ids, min(args.customers, len(ids)))
                 plans = []
                 for cid in chosen:
                     row = b.read_one(q.erasure_collect, {"id": cid})
                     assert row is not None
-                    plans.append({"customers": [cid], "pii": row["pii"],
-                                  **{k: sorted(set(row[k] or [])) for k in (
-                                      "identities", "consents", "sessions", "carts",
-                                      "events", "orders")}, "queries": []})
+                    plans.append(
+                        {
+                            "customers": [cid],
+                            "pii": row["pii"],
+                            **{
+                                k: sorted(set(row[k] or []))
+                                for k in (
+                                    "identities",
+                                    "consents",
+                                    "sessions",
+                                    "carts",
+                                    "events",
+                                    "orders",
+                                )
+                            },
+                            "queries": [],
+                        }
+                    )
                 sizes = [sum(len(v) for v in p.values()) for p in plans]
                 key = privacy_key(ours)
                 t0 = time.perf_counter()
@@ -74,16 +89,20 @@ def main() -> None:
             EmbeddedServer(data).stop()
     assert all(r.verified for r in receipts)
     n = len(chosen)
-    print(json.dumps({
-        "customers": n,
-        "median_nodes_per_customer": statistics.median(sizes),
-        "max_nodes_per_customer": max(sizes),
-        "seconds": round(ours_s, 3),
-        "erasures_per_s": round(n / ours_s, 1),
-        "bare_seconds": round(bare_s, 3),
-        "bare_per_s": round(n / bare_s, 1),
-        "ratio": round(ours_s / bare_s, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "customers": n,
+                "median_nodes_per_customer": statistics.median(sizes),
+                "max_nodes_per_customer": max(sizes),
+                "seconds": round(ours_s, 3),
+                "erasures_per_s": round(n / ours_s, 1),
+                "bare_seconds": round(bare_s, 3),
+                "bare_per_s": round(n / bare_s, 1),
+                "ratio": round(ours_s / bare_s, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ from ingest.datasets import RETAIL_FILE, shared_datasets
 from ingest.run import Format, ingest_file
 
 
-def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None
-            ) -> dict[str, Any]:
+def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None) -> dict[str, Any]:
     """Load the file into a fresh store, then write the same graph size bare, same server."""
     q = get_queries()
     with tempfile.TemporaryDirectory(prefix="ckg-bench-") as tmp:
@@ -43,8 +42,9 @@ def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None
         try:
             with open_store(settings) as store:
                 t0 = time.perf_counter()
-                result, _ = ingest_file(store, path, fmt=fmt, dead_letter=Path(tmp) / "dl",
-                                        batch_size=ingest_batch)
+                result, _ = ingest_file(
+                    store, path, fmt=fmt, dead_letter=Path(tmp) / "dl", batch_size=ingest_batch
+                )
                 seconds = time.perf_counter() - t0
                 nodes = sum(r["nodes"] for r in store.read(q.node_counts))
                 rels = sum(r["relationships"] for r in store.read(q.relationship_counts))
@@ -52,8 +52,9 @@ def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None
             raw_settings = settings.model_copy(update={"graph_name": "raw", "auto_schema": True})
             with open_store(raw_settings) as raw:
                 per, extra = divmod(rels, max(nodes, 1))
-                rows = [{"id": f"r{i}", "rels": per + (1 if i < extra else 0)}
-                        for i in range(nodes)]
+                rows = [
+                    {"id": f"r{i}", "rels": per + (1 if i < extra else 0)} for i in range(nodes)
+                ]
                 t0 = time.perf_counter()
                 raw.write_rows(q.raw_create, rows, batch_size=batch_size)
                 raw_seconds = time.perf_counter() - t0
@@ -86,17 +87,32 @@ def main() -> None:
     ap.add_argument("--file", type=Path, default=None)
     ap.add_argument("--format", default="online-retail")
     ap.add_argument("--batch-size", type=int, default=5000, help="rows per raw-write batch")
-    ap.add_argument("--ingest-batch-size", type=int, default=None,
-                    help="input lines per loader batch (default: the ingest_batch_size setting)")
-    ap.add_argument("--runs", type=int, default=1,
-                    help="repeat the whole measurement; report each figure's median")
+    ap.add_argument(
+        "--ingest-batch-size",
+        type=int,
+        default=None,
+        help="input lines per loader batch (default: the ingest_batch_size setting)",
+    )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="repeat the whole measurement; report each figure's median",
+    )
     args = ap.parse_args()
     path = args.file or shared_datasets() / RETAIL_FILE
-    runs = [one_run(path, args.format, args.batch_size, args.ingest_batch_size)
-            for _ in range(max(args.runs, 1))]
-    report = {k: (statistics.median(r[k] for r in runs)
-                  if isinstance(v, float | int) and not isinstance(v, bool) else v)
-              for k, v in runs[0].items()}
+    runs = [
+        one_run(path, args.format, args.batch_size, args.ingest_batch_size)
+        for _ in range(max(args.runs, 1))
+    ]
+    report = {
+        k: (
+            statistics.median(r[k] for r in runs)
+            if isinstance(v, float | int) and not isinstance(v, bool)
+            else v
+        )
+        for k, v in runs[0].items()
+    }
     if len(runs) > 1:
         report["runs"] = len(runs)
         report["seconds_per_run"] = [r["seconds"] for r in runs]

@@ -38,9 +38,13 @@ class Metrics:
     cases: int
 
     def as_dict(self) -> dict[str, float]:
-        return {"hr@10": round(self.hr, 4), "precision@10": round(self.precision, 4),
-                "recall@10": round(self.recall, 4), "ndcg@10": round(self.ndcg, 4),
-                "cases": self.cases}
+        return {
+            "hr@10": round(self.hr, 4),
+            "precision@10": round(self.precision, 4),
+            "recall@10": round(self.recall, 4),
+            "ndcg@10": round(self.ndcg, 4),
+            "cases": self.cases,
+        }
 
     def not_worse_than(self, other: Metrics, tol: float = 1e-9) -> bool:
         """The promotion rule: no worse on HR@10 and on NDCG@10."""
@@ -50,8 +54,11 @@ class Metrics:
 def user_item(inter: Interactions, weights: npt.NDArray[np.float64] | None = None) -> sp.csr_matrix:
     """Customer x product matrix of purchase counts (or summed `weights`)."""
     w = np.ones(inter.n_events) if weights is None else weights
-    m = sp.csr_matrix((w, (inter.cust, inter.prod)),
-                      shape=(len(inter.customers), len(inter.products)), dtype=np.float64)
+    m = sp.csr_matrix(
+        (w, (inter.cust, inter.prod)),
+        shape=(len(inter.customers), len(inter.products)),
+        dtype=np.float64,
+    )
     m.sum_duplicates()
     return m
 
@@ -67,12 +74,13 @@ def new_item_cases(train: Interactions, test: Interactions) -> Cases:
     return Cases(customers, [truth[int(c)] for c in customers])
 
 
-def top_k(scores: npt.NDArray[np.float64], seen: sp.csr_matrix, rows: npt.NDArray[np.int32],
-          k: int = K) -> npt.NDArray[np.int64]:
+def top_k(
+    scores: npt.NDArray[np.float64], seen: sp.csr_matrix, rows: npt.NDArray[np.int32], k: int = K
+) -> npt.NDArray[np.int64]:
     """The k best unseen products per row; ties broken by product index (deterministic)."""
     s = np.array(scores, dtype=np.float64, copy=True)
     for i, c in enumerate(rows.tolist()):
-        s[i, seen.indices[seen.indptr[c]:seen.indptr[c + 1]]] = -np.inf
+        s[i, seen.indices[seen.indptr[c] : seen.indptr[c + 1]]] = -np.inf
     # argpartition picks arbitrarily among scores tied with the k-th: keep every score above
     # the k-th, then the lowest-indexed of those equal to it, so equal ties give equal lists
     # whatever the batch (the served and the evaluated top-k must agree)
@@ -103,18 +111,20 @@ def score_cases(recs: npt.NDArray[np.int64], cases: Cases, k: int = K) -> Metric
     return Metrics(hits / n, prec / n, rec / n, ndcg / n, len(cases.truth))
 
 
-def evaluate_scorer(scorer: Scorer, train: Interactions, cases: Cases,
-                    batch: int = 1024) -> Metrics:
+def evaluate_scorer(
+    scorer: Scorer, train: Interactions, cases: Cases, batch: int = 1024
+) -> Metrics:
     seen = user_item(train)
     recs = []
     for lo in range(0, len(cases.customers), batch):
-        rows = cases.customers[lo:lo + batch]
+        rows = cases.customers[lo : lo + batch]
         recs.append(top_k(scorer(rows), seen, rows))
     all_recs = np.concatenate(recs) if recs else np.zeros((0, K), dtype=np.int64)
     return score_cases(all_recs, cases)
 
 
 # -- baselines ----------------------------------------------------------------------------------
+
 
 def popularity_scorer(train: Interactions, days: float = 90.0) -> Scorer:
     """Distinct buyers per product in the last `days` before the cutoff."""
@@ -154,8 +164,14 @@ def item_knn_scorer(train: Interactions) -> Scorer:
     return score
 
 
-def als_scorer(train: Interactions, factors: int = 64, iterations: int = 15,
-               regularization: float = 0.05, alpha: float = 10.0, seed: int = 42) -> Scorer:
+def als_scorer(
+    train: Interactions,
+    factors: int = 64,
+    iterations: int = 15,
+    regularization: float = 0.05,
+    alpha: float = 10.0,
+    seed: int = 42,
+) -> Scorer:
     """Implicit ALS (the `implicit` package), confidence 1 + alpha * log1p(count)."""
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
@@ -164,9 +180,13 @@ def als_scorer(train: Interactions, factors: int = 64, iterations: int = 15,
     conf = seen.copy()
     conf.data = alpha * np.log1p(conf.data)
     with threadpool_limits(1, "blas"):
-        model = AlternatingLeastSquares(factors=factors, iterations=iterations,
-                                        regularization=regularization, random_state=seed,
-                                        calculate_training_loss=False)
+        model = AlternatingLeastSquares(
+            factors=factors,
+            iterations=iterations,
+            regularization=regularization,
+            random_state=seed,
+            calculate_training_loss=False,
+        )
         model.fit(conf.astype(np.float32).tocsr(), show_progress=False)
     uf = np.asarray(model.user_factors)
     itf = np.asarray(model.item_factors)

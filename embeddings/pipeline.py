@@ -87,21 +87,29 @@ def naive_node2vec_scorer(train: Interactions, params: EmbedParams) -> Scorer:
     return score
 
 
-def graph_scorer(train: Interactions, params: EmbedParams, blend: BlendParams,
-                 progress: Progress = _quiet) -> GraphRecommender:
+def graph_scorer(
+    train: Interactions, params: EmbedParams, blend: BlendParams, progress: Progress = _quiet
+) -> GraphRecommender:
     emb, _ = embed(train, params, progress)
     return GraphRecommender(train, emb, blend)
 
 
-def evaluate(inter: Interactions, cutoff_ms: int, params: EmbedParams, blend: BlendParams,
-             baselines: bool = True, progress: Progress = _quiet) -> Evaluation:
+def evaluate(
+    inter: Interactions,
+    cutoff_ms: int,
+    params: EmbedParams,
+    blend: BlendParams,
+    baselines: bool = True,
+    progress: Progress = _quiet,
+) -> Evaluation:
     """Train everything strictly before the cutoff; score new-item purchases after it."""
     train, test = inter.split(cutoff_ms)
     cases = new_item_cases(train, test)
     if train.n_events == 0 or len(cases.customers) == 0:
         raise NotEnoughData(
             f"no customer bought something new after the cutoff ({train.n_events} purchases "
-            f"before it, {test.n_events} after)")
+            f"before it, {test.n_events} after)"
+        )
     results: dict[str, Metrics] = {}
     if baselines:
         progress("baseline: popularity (last 90 days)")
@@ -112,7 +120,8 @@ def evaluate(inter: Interactions, cutoff_ms: int, params: EmbedParams, blend: Bl
         results["als"] = evaluate_scorer(als_scorer(train, seed=params.seed), train, cases)
         progress("naive node2vec (uniform walks, raw graph, 1 epoch)")
         results["node2vec_naive"] = evaluate_scorer(
-            naive_node2vec_scorer(train, params), train, cases)
+            naive_node2vec_scorer(train, params), train, cases
+        )
     progress("ckg: node2vec + co-purchase + recency")
     rec = graph_scorer(train, params, blend, progress)
     results["ckg"] = evaluate_scorer(rec.scores, train, cases)
@@ -131,8 +140,9 @@ def default_cutoff(inter: Interactions, days: int = 90) -> int:
 
 
 def model_id(params: EmbedParams, blend: BlendParams, snapshot: dict[str, Any]) -> str:
-    text = json.dumps({"params": params.identity(), "blend": blend.as_dict(),
-                       "data": snapshot}, sort_keys=True)
+    text = json.dumps(
+        {"params": params.identity(), "blend": blend.as_dict(), "data": snapshot}, sort_keys=True
+    )
     return f"{MODEL_KIND}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
@@ -151,8 +161,9 @@ class EmbedReport:
             "model": self.model_id,
             "promoted": self.promoted,
             "incumbent": self.incumbent,
-            "incumbent_metrics": (self.incumbent_metrics.as_dict()
-                                  if self.incumbent_metrics else None),
+            "incumbent_metrics": (
+                self.incumbent_metrics.as_dict() if self.incumbent_metrics else None
+            ),
             "evaluation": self.evaluation.table(),
             "cutoff": self.evaluation.cutoff_ms,
             "written": self.written,
@@ -173,9 +184,16 @@ def _params_from(stored: dict[str, Any]) -> tuple[EmbedParams, BlendParams]:
     return EmbedParams(**p["embed"]), BlendParams(**p["blend"])
 
 
-def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
-              cutoff_ms: int | None = None, force: bool = False, similar_k: int = 10,
-              recommend_k: int = 100, progress: Progress = _quiet) -> EmbedReport:
+def run_embed(
+    store: Store,
+    params: EmbedParams,
+    blend: BlendParams,
+    cutoff_ms: int | None = None,
+    force: bool = False,
+    similar_k: int = 10,
+    recommend_k: int = 100,
+    progress: Progress = _quiet,
+) -> EmbedReport:
     q = get_queries()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -202,8 +220,9 @@ def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
         if incumbent_metrics is None:
             progress("re-evaluating the promoted model's parameters on this split")
             old_params, old_blend = _params_from(incumbent)
-            incumbent_metrics = evaluate(inter, cutoff, old_params, old_blend,
-                                         baselines=False).results["ckg"]
+            incumbent_metrics = evaluate(
+                inter, cutoff, old_params, old_blend, baselines=False
+            ).results["ckg"]
     promoted = force or incumbent_metrics is None or candidate.not_worse_than(incumbent_metrics)
 
     t0 = time.perf_counter()
@@ -212,16 +231,27 @@ def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
     timings.update({f"full_{k}": v for k, v in emb.timings.items()})
     timings["train_full_s"] = time.perf_counter() - t0
 
-    metrics = {"evaluation": {"key": evaluation.key, "cutoff_ms": cutoff,
-                              "results": {n: m.as_dict() for n, m in evaluation.results.items()}}}
-    store.write(q.upsert_model, {
-        "id": mid, "kind": MODEL_KIND,
-        "params": json.dumps({"embed": params.as_dict(), "blend": blend.as_dict()},
-                             sort_keys=True),
-        "seed": params.seed, "snapshot": json.dumps(snapshot, sort_keys=True),
-        "metrics": json.dumps(metrics, sort_keys=True),
-        "created_at": int(time.time() * 1000),
-    })
+    metrics = {
+        "evaluation": {
+            "key": evaluation.key,
+            "cutoff_ms": cutoff,
+            "results": {n: m.as_dict() for n, m in evaluation.results.items()},
+        }
+    }
+    store.write(
+        q.upsert_model,
+        {
+            "id": mid,
+            "kind": MODEL_KIND,
+            "params": json.dumps(
+                {"embed": params.as_dict(), "blend": blend.as_dict()}, sort_keys=True
+            ),
+            "seed": params.seed,
+            "snapshot": json.dumps(snapshot, sort_keys=True),
+            "metrics": json.dumps(metrics, sort_keys=True),
+            "created_at": int(time.time() * 1000),
+        },
+    )
     written: dict[str, float] = {}
     if promoted:
         t0 = time.perf_counter()
@@ -232,13 +262,22 @@ def run_embed(store: Store, params: EmbedParams, blend: BlendParams,
         store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
         store.checkpoint()
         timings["write_back_s"] = time.perf_counter() - t0
-    return EmbedReport(mid, promoted, evaluation,
-                       incumbent["id"] if incumbent else None, incumbent_metrics, written,
-                       timings)
+    return EmbedReport(
+        mid,
+        promoted,
+        evaluation,
+        incumbent["id"] if incumbent else None,
+        incumbent_metrics,
+        written,
+        timings,
+    )
 
 
-def _similar_rows(ids: list[str], top: tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]],
-                  known: npt.NDArray[np.bool_]) -> Iterator[dict[str, Any]]:
+def _similar_rows(
+    ids: list[str],
+    top: tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]],
+    known: npt.NDArray[np.bool_],
+) -> Iterator[dict[str, Any]]:
     """Rows {id, ids, scores} (rank = position): parallel lists encode and parse faster than a
     map per edge."""
     idx, sc = top
@@ -246,49 +285,67 @@ def _similar_rows(ids: list[str], top: tuple[npt.NDArray[np.int32], npt.NDArray[
     for i in np.flatnonzero(known).tolist():
         row = idx[i]
         n = int((row >= 0).sum())
-        yield {"id": ids[i], "ids": [ids[j] for j in row[:n].tolist()],
-               "scores": scores[i][:n]}
+        yield {"id": ids[i], "ids": [ids[j] for j in row[:n].tolist()], "scores": scores[i][:n]}
 
 
-def _vector_rows(ids: list[str], vectors: npt.NDArray[np.float32],
-                 known: npt.NDArray[np.bool_]) -> Iterator[dict[str, Any]]:
+def _vector_rows(
+    ids: list[str], vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
+) -> Iterator[dict[str, Any]]:
     rounded = np.round(vectors.astype(np.float64), 6)
     for i in np.flatnonzero(known).tolist():
         yield {"id": ids[i], "vector": rounded[i].tolist()}
 
 
-def _recommended_rows(inter: Interactions, rec: GraphRecommender, k: int,
-                      batch: int = 256) -> Iterator[dict[str, Any]]:
+def _recommended_rows(
+    inter: Interactions, rec: GraphRecommender, k: int, batch: int = 256
+) -> Iterator[dict[str, Any]]:
     n = len(inter.customers)
     has_history = np.diff(rec.seen.indptr) > 0
     for lo in range(0, n, batch):
         rows = np.arange(lo, min(n, lo + batch), dtype=np.int32)
         rows = rows[has_history[rows]]
         for c, recs in zip(rows.tolist(), rec.recommend(rows, k), strict=True):
-            yield {"id": inter.customers[c], "items": [
-                {"product": inter.products[r.product], "score": r.score, "rank": r.rank,
-                 "rank_all": r.rank_all, "reason": r.reason,
-                 "via": inter.products[r.via] if r.via is not None else None,
-                 "via_score": None if r.via_score is None else round(r.via_score, 6),
-                 "buyers": r.buyers}
-                for r in recs]}
+            yield {
+                "id": inter.customers[c],
+                "items": [
+                    {
+                        "product": inter.products[r.product],
+                        "score": r.score,
+                        "rank": r.rank,
+                        "rank_all": r.rank_all,
+                        "reason": r.reason,
+                        "via": inter.products[r.via] if r.via is not None else None,
+                        "via_score": None if r.via_score is None else round(r.via_score, 6),
+                        "buyers": r.buyers,
+                    }
+                    for r in recs
+                ],
+            }
 
 
-def write_recommendations(store: Store, inter: Interactions, emb: Embeddings,
-                          blend: BlendParams, mid: str, k: int) -> dict[str, int]:
+def write_recommendations(
+    store: Store, inter: Interactions, emb: Embeddings, blend: BlendParams, mid: str, k: int
+) -> dict[str, int]:
     """Each customer's top-k of the evaluated recommender (the same GraphRecommender and
     `top_k` as `ckg evaluate`'s "ckg", trained on every purchase) as RECOMMENDED edges that
     replace the previous model's; serving reads them in rank order. Safe to repeat."""
     q = get_queries()
     rec = GraphRecommender(inter, emb, blend)
-    r = store.write_rows(q.replace_recommended, _recommended_rows(inter, rec, k),
-                         {"model": mid}, batch_size=100)
+    r = store.write_rows(
+        q.replace_recommended, _recommended_rows(inter, rec, k), {"model": mid}, batch_size=100
+    )
     store.write(q.drop_stale_recommended, {"model": mid})
     return {"recommended_created": r.counters.get("relationships_created", 0)}
 
 
-def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: int,
-               progress: Progress = _quiet) -> dict[str, float]:
+def write_back(
+    store: Store,
+    inter: Interactions,
+    emb: Embeddings,
+    mid: str,
+    k: int,
+    progress: Progress = _quiet,
+) -> dict[str, float]:
     """Vectors, vector indexes, top-k SIMILAR edges replacing the previous model's, and the
     recent popularity the cold-start fallback ranks by. Safe to repeat."""
     q = get_queries()
@@ -302,10 +359,14 @@ def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: 
         # before the vectors: once a node is in a vector index, every property write to it
         # updates the index too (20k products: 4 s after, a fraction of that before)
         pop = recent_popularity(inter)
-        store.write_rows(q.set_product_popularity,
-                         ({"id": p, "popularity": round(float(v), 6)}
-                          for p, v in zip(inter.products, pop.tolist(), strict=True)),
-                         batch_size=5000)
+        store.write_rows(
+            q.set_product_popularity,
+            (
+                {"id": p, "popularity": round(float(v), 6)}
+                for p, v in zip(inter.products, pop.tolist(), strict=True)
+            ),
+            batch_size=5000,
+        )
         for idx_query in (q.create_product_vector_index, q.create_customer_vector_index):
             try:
                 store.write(idx_query)
@@ -313,30 +374,42 @@ def write_back(store: Store, inter: Interactions, emb: Embeddings, mid: str, k: 
                 if "already indexed" not in str(exc):
                     raise
         progress("writing product vectors")
-        store.write_rows(q.set_product_embeddings,
-                         _vector_rows(inter.products, emb.products, emb.known_products),
-                         batch_size=batch)
+        store.write_rows(
+            q.set_product_embeddings,
+            _vector_rows(inter.products, emb.products, emb.known_products),
+            batch_size=batch,
+        )
         progress("writing customer vectors")
-        store.write_rows(q.set_customer_embeddings,
-                         _vector_rows(inter.customers, emb.customers, emb.known_customers),
-                         batch_size=batch)
+        store.write_rows(
+            q.set_customer_embeddings,
+            _vector_rows(inter.customers, emb.customers, emb.known_customers),
+            batch_size=batch,
+        )
         progress("replacing SIMILAR edges")
-        r = store.write_rows(q.replace_product_similar,
-                             _similar_rows(inter.products, product_top.result(),
-                                           emb.known_products),
-                             {"model": mid}, batch_size=batch)
+        r = store.write_rows(
+            q.replace_product_similar,
+            _similar_rows(inter.products, product_top.result(), emb.known_products),
+            {"model": mid},
+            batch_size=batch,
+        )
         out["product_similar_created"] = r.counters.get("relationships_created", 0)
-        r = store.write_rows(q.replace_customer_similar,
-                             _similar_rows(inter.customers, customer_top.result(),
-                                           emb.known_customers),
-                             {"model": mid}, batch_size=batch)
+        r = store.write_rows(
+            q.replace_customer_similar,
+            _similar_rows(inter.customers, customer_top.result(), emb.known_customers),
+            {"model": mid},
+            batch_size=batch,
+        )
         out["customer_similar_created"] = r.counters.get("relationships_created", 0)
         for name, vectors, known, top in (
-                ("product", emb.products, emb.known_products, product_top.result()),
-                ("customer", emb.customers, emb.known_customers, customer_top.result())):
+            ("product", emb.products, emb.known_products, product_top.result()),
+            ("customer", emb.customers, emb.known_customers, customer_top.result()),
+        ):
             # exact lists score 1.0; the clustered search above EXACT_LIMIT reports its recall
-            out[f"{name}_similar_recall"] = (round(similar_recall(vectors, known, top[0]), 4)
-                                             if int(known.sum()) > EXACT_LIMIT else 1.0)
+            out[f"{name}_similar_recall"] = (
+                round(similar_recall(vectors, known, top[0]), 4)
+                if int(known.sum()) > EXACT_LIMIT
+                else 1.0
+            )
     store.write(q.drop_stale_product_similar, {"model": mid})
     store.write(q.drop_stale_customer_similar, {"model": mid})
     out["products_embedded"] = int(emb.known_products.sum())

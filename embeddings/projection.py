@@ -40,7 +40,8 @@ class Interactions:
     categories: list[str] = field(default_factory=list)
     # (product index, category index) pairs
     prod_cat: npt.NDArray[np.int32] = field(
-        default_factory=lambda: np.zeros((0, 2), dtype=np.int32))
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int32)
+    )
     names: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -63,13 +64,23 @@ class Interactions:
         return self._subset(before), self._subset(~before)
 
     def _subset(self, mask: npt.NDArray[np.bool_]) -> Interactions:
-        return Interactions(self.customers, self.products, self.cust[mask], self.prod[mask],
-                            self.at[mask], self.categories, self.prod_cat, self.names)
+        return Interactions(
+            self.customers,
+            self.products,
+            self.cust[mask],
+            self.prod[mask],
+            self.at[mask],
+            self.categories,
+            self.prod_cat,
+            self.names,
+        )
 
 
-def interactions_from_rows(rows: list[tuple[str, str, int]],
-                           prod_cats: list[tuple[str, str]] | None = None,
-                           names: dict[str, str] | None = None) -> Interactions:
+def interactions_from_rows(
+    rows: list[tuple[str, str, int]],
+    prod_cats: list[tuple[str, str]] | None = None,
+    names: dict[str, str] | None = None,
+) -> Interactions:
     """Intern ids in sorted order, so the same data always gives the same numbering."""
     customers = sorted({r[0] for r in rows})
     products = sorted({r[1] for r in rows} | {p for p, _ in prod_cats or []})
@@ -81,20 +92,26 @@ def interactions_from_rows(rows: list[tuple[str, str, int]],
     at = np.fromiter((rows[i][2] for i in order), dtype=np.int64, count=len(rows))
     categories = sorted({k for _, k in prod_cats or []})
     k_ix = {k: i for i, k in enumerate(categories)}
-    pc = np.array(sorted((p_ix[p], k_ix[k]) for p, k in set(prod_cats or [])),
-                  dtype=np.int32).reshape(-1, 2)
+    pc = np.array(
+        sorted((p_ix[p], k_ix[k]) for p, k in set(prod_cats or [])), dtype=np.int32
+    ).reshape(-1, 2)
     return Interactions(customers, products, cust, prod, at, categories, pc, names or {})
 
 
 def load_interactions(store: Store, before_ms: int = FAR_FUTURE_MS) -> Interactions:
     """Purchases (and product categories) from the store, strictly before `before_ms`."""
     q = get_queries()
-    rows = [(str(r["customer"]), str(pid), int(r["at"]))
-            for r in store.read(q.purchase_interactions, {"before": before_ms})
-            for pid in r["products"]]
+    rows = [
+        (str(r["customer"]), str(pid), int(r["at"]))
+        for r in store.read(q.purchase_interactions, {"before": before_ms})
+        for pid in r["products"]
+    ]
     cats = [(str(r["product"]), str(r["category"])) for r in store.read(q.product_categories)]
-    names = {str(r["product"]): str(r["name"]) for r in store.read(q.product_names)
-             if r.get("name") is not None}
+    names = {
+        str(r["product"]): str(r["name"])
+        for r in store.read(q.product_names)
+        if r.get("name") is not None
+    }
     return interactions_from_rows(rows, cats, names)
 
 
@@ -121,9 +138,9 @@ class CSRGraph:
         return int(self.indices.shape[0] // 2)
 
 
-def csr_from_edges(src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64],
-                   w: FloatArray, n_nodes: int) -> tuple[IntArray, npt.NDArray[np.int32],
-                                                         FloatArray]:
+def csr_from_edges(
+    src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], w: FloatArray, n_nodes: int
+) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray]:
     """Symmetric CSR from undirected edges; duplicate pairs are summed."""
     a = np.concatenate([src, dst]).astype(np.int64)
     b = np.concatenate([dst, src]).astype(np.int64)
@@ -141,8 +158,12 @@ def csr_from_edges(src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64],
     return indptr, cols, summed.astype(np.float64)
 
 
-def build_graph(inter: Interactions, half_life_days: float | None = 180.0,
-                with_categories: bool = True, category_weight: float = 1.0) -> CSRGraph:
+def build_graph(
+    inter: Interactions,
+    half_life_days: float | None = 180.0,
+    with_categories: bool = True,
+    category_weight: float = 1.0,
+) -> CSRGraph:
     """Customer–product edges weighted by repeat purchases with exponential recency decay
     (a purchase `half_life_days` before the newest one counts half), plus product–category
     edges. Recency matters in retail: tastes and the catalogue drift, and the season moves.
@@ -163,8 +184,11 @@ def build_graph(inter: Interactions, half_life_days: float | None = 180.0,
     n = nc + npr + nk
     indptr, indices, weights = csr_from_edges(src, dst, w, n)
     cum = row_cumsum(indptr, weights)
-    tokens = ([f"c:{c}" for c in inter.customers] + [f"p:{p}" for p in inter.products]
-              + [f"k:{k}" for k in inter.categories[:nk]])
+    tokens = (
+        [f"c:{c}" for c in inter.customers]
+        + [f"p:{p}" for p in inter.products]
+        + [f"k:{k}" for k in inter.categories[:nk]]
+    )
     return CSRGraph(indptr, indices, weights, cum, tokens, nc, npr)
 
 

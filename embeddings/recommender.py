@@ -57,8 +57,10 @@ def embedding_similarity(emb: Embeddings, neighbours: int) -> sp.csr_matrix:
     idx, sc = top_k_similar(emb.products, emb.known_products, neighbours)
     rows = np.repeat(np.arange(n_prod), idx.shape[1])
     keep = idx.ravel() >= 0
-    return sp.csr_matrix((np.clip(sc.ravel()[keep], 0.0, None).astype(np.float64),
-                          (rows[keep], idx.ravel()[keep])), shape=(n_prod, n_prod))
+    return sp.csr_matrix(
+        (np.clip(sc.ravel()[keep], 0.0, None).astype(np.float64), (rows[keep], idx.ravel()[keep])),
+        shape=(n_prod, n_prod),
+    )
 
 
 def recent_popularity(train: Interactions) -> npt.NDArray[np.float64]:
@@ -109,9 +111,9 @@ class GraphRecommender:
         self.emb_sim = embedding_similarity(emb, blend.neighbours)
         self.pop = recent_popularity(train)
 
-    def components(self, rows: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.float64],
-                                                                npt.NDArray[np.float64],
-                                                                npt.NDArray[np.float64]]:
+    def components(
+        self, rows: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The three weighted parts of the score: node2vec, co-purchase, popularity."""
         a = self.blend.embedding_weight
         h = self.history[rows]
@@ -137,13 +139,15 @@ class GraphRecommender:
         all_top = top_k(scores, nothing, rows, k)
         out: list[list[Recommended]] = []
         for i, c in enumerate(rows.tolist()):
-            bought = self.seen.indices[self.seen.indptr[c]:self.seen.indptr[c + 1]]
+            bought = self.seen.indices[self.seen.indptr[c] : self.seen.indptr[c + 1]]
             bought_set = set(bought.tolist())
-            rank = {int(p): r + 1 for r, p in enumerate(unseen_top[i].tolist())
-                    if int(p) not in bought_set}
+            rank = {
+                int(p): r + 1
+                for r, p in enumerate(unseen_top[i].tolist())
+                if int(p) not in bought_set
+            }
             rank_all = {int(p): r + 1 for r, p in enumerate(all_top[i].tolist())}
-            items = sorted(set(rank) | set(rank_all),
-                           key=lambda p: (-scores[i, p], p))
+            items = sorted(set(rank) | set(rank_all), key=lambda p: (-scores[i, p], p))
             hv = self.history[c].toarray().ravel()[bought]
             emb_sub = self.emb_sim[bought][:, items].toarray() * hv[:, None]
             co_sub = self.co[bought][:, items].toarray() * hv[:, None]
@@ -162,7 +166,17 @@ class GraphRecommender:
                     buyers = round(float(both)) - (1 if p in bought_set else 0)
                 else:
                     reason = "popular"
-                recs.append(Recommended(p, float(scores[i, p]), rank.get(p), rank_all.get(p),
-                                        reason, via, via_score, buyers))
+                recs.append(
+                    Recommended(
+                        p,
+                        float(scores[i, p]),
+                        rank.get(p),
+                        rank_all.get(p),
+                        reason,
+                        via,
+                        via_score,
+                        buyers,
+                    )
+                )
             out.append(recs)
         return out

@@ -29,8 +29,15 @@ from graph.errors import CkgError
 from graph.queries import get_queries
 from graph.store import Store
 
-RFM_NAMES = ("Champions", "Loyal", "Potential loyalists", "New customers", "At risk",
-             "Hibernating", "Need attention")
+RFM_NAMES = (
+    "Champions",
+    "Loyal",
+    "Potential loyalists",
+    "New customers",
+    "At risk",
+    "Hibernating",
+    "Need attention",
+)
 
 
 @dataclass
@@ -107,8 +114,9 @@ def rfm(inter: Interactions, money: dict[str, float]) -> RFM:
     rec = (now - last[keep]) / DAY_MS
     freq = orders[keep]
     mon = np.array([money.get(c, 0.0) for c in ids], dtype=np.float64)
-    return RFM(ids, rec, freq, mon, quintile_scores(-rec), quintile_scores(freq),
-               quintile_scores(mon))
+    return RFM(
+        ids, rec, freq, mon, quintile_scores(-rec), quintile_scores(freq), quintile_scores(mon)
+    )
 
 
 def rfm_segments(x: RFM) -> Segmentation:
@@ -122,8 +130,9 @@ def rfm_segments(x: RFM) -> Segmentation:
 
 def behaviour_features(x: RFM, vectors: dict[str, list[float]]) -> npt.NDArray[np.float64]:
     """Standardised log R/F/M, plus the customer's node2vec vector (zeros when it has none)."""
-    base = np.stack([np.log1p(x.recency_days), np.log1p(x.orders),
-                     np.log1p(np.clip(x.money, 0, None))], axis=1)
+    base = np.stack(
+        [np.log1p(x.recency_days), np.log1p(x.orders), np.log1p(np.clip(x.money, 0, None))], axis=1
+    )
     base = (base - base.mean(axis=0)) / np.where(base.std(axis=0) > 0, base.std(axis=0), 1.0)
     dim = len(next(iter(vectors.values()))) if vectors else 0
     emb = np.zeros((len(x.customers), dim))
@@ -146,8 +155,13 @@ def cluster_name(centroid_rfm: npt.NDArray[np.float64]) -> str:
     return f"{recency} {frequency} {spend}"
 
 
-def clusters(x: RFM, vectors: dict[str, list[float]], seed: int = 42,
-             ks: range = range(2, 9), sample: int = 5000) -> Segmentation:
+def clusters(
+    x: RFM,
+    vectors: dict[str, list[float]],
+    seed: int = 42,
+    ks: range = range(2, 9),
+    sample: int = 5000,
+) -> Segmentation:
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.metrics import silhouette_score
 
@@ -171,14 +185,24 @@ def clusters(x: RFM, vectors: dict[str, list[float]], seed: int = 42,
         names.append(name if name not in names else f"{name} ({c + 1})")
     dist = km.transform(feats)[np.arange(len(feats)), labels]
     score = 1.0 / (1.0 + dist)
-    return Segmentation("cluster", x.customers, labels, names, score.astype(np.float64),
-                        {"k": best, "inertia": inertia, "silhouette": silhouette,
-                         "features": feats})
+    return Segmentation(
+        "cluster",
+        x.customers,
+        labels,
+        names,
+        score.astype(np.float64),
+        {"k": best, "inertia": inertia, "silhouette": silhouette, "features": feats},
+    )
 
 
-def communities(inter: Interactions, customers: list[str], seed: int = 42,
-                neighbours: int = 20, product_names: dict[str, str] | None = None,
-                min_size: int = 5) -> Segmentation:
+def communities(
+    inter: Interactions,
+    customers: list[str],
+    seed: int = 42,
+    neighbours: int = 20,
+    product_names: dict[str, str] | None = None,
+    min_size: int = 5,
+) -> Segmentation:
     import networkx as nx
 
     m = user_item(inter)
@@ -222,30 +246,50 @@ def communities(inter: Interactions, customers: list[str], seed: int = 42,
 
 # -- the `ckg segment` run ----------------------------------------------------------------------
 
+
 def load_inputs(store: Store) -> tuple[Interactions, dict[str, float], dict[str, list[float]]]:
     q = get_queries()
     inter = load_interactions(store)
     money = {str(r["customer"]): float(r["ltv"] or 0.0) for r in store.read(q.customer_money)}
-    vectors = {str(r["customer"]): [float(v) for v in r["embedding"]]
-               for r in store.read(q.customer_embeddings)}
+    vectors = {
+        str(r["customer"]): [float(v) for v in r["embedding"]]
+        for r in store.read(q.customer_embeddings)
+    }
     return inter, money, vectors
 
 
-def write_segmentation(store: Store, seg: Segmentation, model: str,
-                       profiles: dict[str, dict[str, Any]]) -> None:
+def write_segmentation(
+    store: Store, seg: Segmentation, model: str, profiles: dict[str, dict[str, Any]]
+) -> None:
     q = get_queries()
     ids = [f"{seg.kind}:{slug(n)}" for n in seg.names]
     sizes = seg.sizes()
-    store.write_rows(q.upsert_segments, [
-        {"id": i, "kind": seg.kind, "name": n, "size": sizes[n],
-         "profile": json.dumps(profiles.get(n, {}), sort_keys=True)}
-        for i, n in zip(ids, seg.names, strict=True)], {"model": model})
+    store.write_rows(
+        q.upsert_segments,
+        [
+            {
+                "id": i,
+                "kind": seg.kind,
+                "name": n,
+                "size": sizes[n],
+                "profile": json.dumps(profiles.get(n, {}), sort_keys=True),
+            }
+            for i, n in zip(ids, seg.names, strict=True)
+        ],
+        {"model": model},
+    )
     store.write(q.clear_segment_memberships, {"kind": seg.kind})
     store.write(q.drop_stale_segments, {"kind": seg.kind, "ids": ids})
-    store.write_rows(q.assign_segments, (
-        {"customer": c, "segment": ids[int(lbl)], "score": round(float(s), 6)}
-        for c, lbl, s in zip(seg.customers, seg.labels.tolist(), seg.scores.tolist(),
-                             strict=True)), {"model": model})
+    store.write_rows(
+        q.assign_segments,
+        (
+            {"customer": c, "segment": ids[int(lbl)], "score": round(float(s), 6)}
+            for c, lbl, s in zip(
+                seg.customers, seg.labels.tolist(), seg.scores.tolist(), strict=True
+            )
+        ),
+        {"model": model},
+    )
 
 
 def profile(seg: Segmentation, x: RFM) -> dict[str, dict[str, Any]]:
@@ -256,18 +300,24 @@ def profile(seg: Segmentation, x: RFM) -> dict[str, dict[str, Any]]:
         members = rows[seg.labels == i]
         if len(members) == 0:
             continue
-        out[n] = {"size": len(members),
-                  "r": round(float(x.r[members].mean()), 2),
-                  "f": round(float(x.f[members].mean()), 2),
-                  "m": round(float(x.m[members].mean()), 2),
-                  "recency_days": round(float(np.median(x.recency_days[members])), 1),
-                  "orders": round(float(np.median(x.orders[members])), 1),
-                  "spend": round(float(np.median(x.money[members])), 2)}
+        out[n] = {
+            "size": len(members),
+            "r": round(float(x.r[members].mean()), 2),
+            "f": round(float(x.f[members].mean()), 2),
+            "m": round(float(x.m[members].mean()), 2),
+            "recency_days": round(float(np.median(x.recency_days[members])), 1),
+            "orders": round(float(np.median(x.orders[members])), 1),
+            "spend": round(float(np.median(x.money[members])), 2),
+        }
     return out
 
 
-def run_segments(store: Store, seed: int = 42, report_dir: Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_segments(
+    store: Store,
+    seed: int = 42,
+    report_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     say = progress or (lambda _m: None)
     say("reading purchases, spend and customer vectors")
     inter, money, vectors = load_inputs(store)
@@ -276,10 +326,15 @@ def run_segments(store: Store, seed: int = 42, report_dir: Path | None = None,
     x = rfm(inter, money)
     model = f"segments-{seed}-{inter.n_events}-{int(inter.at.max())}"
     say("RFM")
-    store.write_rows(get_queries().set_customer_rfm, (
-        {"id": c, "r": int(r), "f": int(f), "m": int(m)}
-        for c, r, f, m in zip(x.customers, x.r.tolist(), x.f.tolist(), x.m.tolist(),
-                              strict=True)))
+    store.write_rows(
+        get_queries().set_customer_rfm,
+        (
+            {"id": c, "r": int(r), "f": int(f), "m": int(m)}
+            for c, r, f, m in zip(
+                x.customers, x.r.tolist(), x.f.tolist(), x.m.tolist(), strict=True
+            )
+        ),
+    )
     results = {"rfm": rfm_segments(x)}
     say("behavioural clusters (MiniBatchKMeans, k by silhouette)")
     results["cluster"] = clusters(x, vectors, seed)
@@ -301,8 +356,9 @@ def run_segments(store: Store, seed: int = 42, report_dir: Path | None = None,
     return report
 
 
-def plot_report(out: Path, results: dict[str, Segmentation], x: RFM,
-                inter: Interactions) -> list[Path]:
+def plot_report(
+    out: Path, results: dict[str, Segmentation], x: RFM, inter: Interactions
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -318,8 +374,7 @@ def plot_report(out: Path, results: dict[str, Segmentation], x: RFM,
     a.set(title="Elbow: inertia by k", xlabel="k", ylabel="inertia")
     b.plot(ks, [cl.extra["silhouette"][k] for k in ks], marker="o", color="tab:green")
     b.axvline(cl.extra["k"], color="grey", linestyle="--")
-    b.set(title=f"Silhouette by k (chosen k = {cl.extra['k']})", xlabel="k",
-          ylabel="silhouette")
+    b.set(title=f"Silhouette by k (chosen k = {cl.extra['k']})", xlabel="k", ylabel="silhouette")
     fig.tight_layout()
     paths.append(out / "clusters_elbow_silhouette.png")
     fig.savefig(paths[-1], dpi=110)
@@ -348,32 +403,53 @@ def plot_report(out: Path, results: dict[str, Segmentation], x: RFM,
         order = np.argsort(-np.bincount(seg.labels, minlength=len(seg.names)))[:8]
         names = [seg.names[i][:28] for i in order]
         rows = np.array([pos[c] for c in seg.customers])
-        means = np.array([[x.r[rows[seg.labels == i]].mean(), x.f[rows[seg.labels == i]].mean(),
-                           x.m[rows[seg.labels == i]].mean()] for i in order])
+        means = np.array(
+            [
+                [
+                    x.r[rows[seg.labels == i]].mean(),
+                    x.f[rows[seg.labels == i]].mean(),
+                    x.m[rows[seg.labels == i]].mean(),
+                ]
+                for i in order
+            ]
+        )
         ax = axes[0, col]
         width = 0.27
-        for j, (lbl, colr) in enumerate(zip("RFM", ("tab:blue", "tab:orange", "tab:green"),
-                                            strict=True)):
-            ax.bar(np.arange(len(order)) + (j - 1) * width, means[:, j], width, label=lbl,
-                   color=colr)
+        for j, (lbl, colr) in enumerate(
+            zip("RFM", ("tab:blue", "tab:orange", "tab:green"), strict=True)
+        ):
+            ax.bar(
+                np.arange(len(order)) + (j - 1) * width, means[:, j], width, label=lbl, color=colr
+            )
         sizes = np.bincount(seg.labels, minlength=len(seg.names))[order]
-        ax.set_xticks(np.arange(len(order)), [f"{n}\n(n={s})" for n, s in zip(
-            names, sizes, strict=True)], rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(
+            np.arange(len(order)),
+            [f"{n}\n(n={s})" for n, s in zip(names, sizes, strict=True)],
+            rotation=30,
+            ha="right",
+            fontsize=7,
+        )
         ax.set(title=f"{kind}: mean R/F/M score", ylim=(0, 5.5))
         ax.legend(fontsize=7)
         ax = axes[1, col]
         tops = []
         cust_index = {c: i for i, c in enumerate(inter.customers)}
         for i in order:
-            members = [cust_index[c] for c, lbl in zip(seg.customers, seg.labels.tolist(),
-                                                      strict=True) if lbl == i]
+            members = [
+                cust_index[c]
+                for c, lbl in zip(seg.customers, seg.labels.tolist(), strict=True)
+                if lbl == i
+            ]
             bought = np.asarray(m[members].sum(axis=0)).ravel()
             best = int(np.argmax(bought))
             pid = inter.products[best]
             tops.append(f"{inter.names.get(pid, pid)[:26]}")
         ax.barh(np.arange(len(order)), sizes, color="tab:purple")
-        ax.set_yticks(np.arange(len(order)), [f"{n} · top: {t}" for n, t in zip(
-            names, tops, strict=True)], fontsize=7)
+        ax.set_yticks(
+            np.arange(len(order)),
+            [f"{n} · top: {t}" for n, t in zip(names, tops, strict=True)],
+            fontsize=7,
+        )
         ax.invert_yaxis()
         ax.set(title=f"{kind}: size and most bought product", xlabel="customers")
     fig.tight_layout()

@@ -21,8 +21,14 @@ from graph.store import Store
 PURPOSE: Purpose = "personalization"
 
 
-ReasonKind = Literal["similar_to_purchased", "bought_by_similar_customers",
-                     "similar_to_viewed", "similar_product", "same_category", "popular"]
+ReasonKind = Literal[
+    "similar_to_purchased",
+    "bought_by_similar_customers",
+    "similar_to_viewed",
+    "similar_product",
+    "same_category",
+    "popular",
+]
 
 
 class PathStepPublic(BaseModel):
@@ -73,36 +79,48 @@ def _name(x: Any) -> str:
 def _consent(row: dict[str, Any]) -> ConsentPublic:
     """The decision in force by the one rule of graph/consent.py; none means not granted."""
     rec = in_force(row.get("consents") or []).get(PURPOSE)
-    return ConsentPublic(purpose=PURPOSE, granted=bool(rec and rec.granted),
-                         consent_id=rec.id if rec else None, at=rec.at if rec else None,
-                         source=rec.source if rec else None, owner=row.get("owner"))
+    return ConsentPublic(
+        purpose=PURPOSE,
+        granted=bool(rec and rec.granted),
+        consent_id=rec.id if rec else None,
+        at=rec.at if rec else None,
+        source=rec.source if rec else None,
+        owner=row.get("owner"),
+    )
 
 
 def _product_step(pid: str, name: str | None) -> PathStepPublic:
     return PathStepPublic(label="Product", id=pid, name=name)
 
 
-def _via_similar(r: dict[str, Any], label: str, subject: str,
-                 rel: Literal["PURCHASED", "VIEWED"]) -> RecommendationPublic:
+def _via_similar(
+    r: dict[str, Any], label: str, subject: str, rel: Literal["PURCHASED", "VIEWED"]
+) -> RecommendationPublic:
     """An item reached through the SIMILAR edge of something the subject bought or viewed."""
     via = r["via"]
     verb = "bought" if rel == "PURCHASED" else "viewed"
     return RecommendationPublic(
-        product_id=r["product"], name=r["name"], score=float(r["score"]),
-        reason=ReasonPublic(kind="similar_to_purchased" if rel == "PURCHASED"
-                            else "similar_to_viewed",
-                            text=f"similar to {_name(via.get('name'))} you {verb}",
-                            path=[PathStepPublic(label=label, id=subject),
-                                  PathStepPublic(type=rel),
-                                  _product_step(via["id"], via.get("name")),
-                                  PathStepPublic(type="SIMILAR", score=via.get("score")),
-                                  _product_step(r["product"], r["name"])]))
+        product_id=r["product"],
+        name=r["name"],
+        score=float(r["score"]),
+        reason=ReasonPublic(
+            kind="similar_to_purchased" if rel == "PURCHASED" else "similar_to_viewed",
+            text=f"similar to {_name(via.get('name'))} you {verb}",
+            path=[
+                PathStepPublic(label=label, id=subject),
+                PathStepPublic(type=rel),
+                _product_step(via["id"], via.get("name")),
+                PathStepPublic(type="SIMILAR", score=via.get("score")),
+                _product_step(r["product"], r["name"]),
+            ],
+        ),
+    )
 
 
-def _popular(store: Store, k: int, category: str | None,
-             exclude: set[str]) -> list[RecommendationPublic]:
-    rows = store.read(get_queries().popular_products,
-                      {"k": k + len(exclude), "category": category})
+def _popular(
+    store: Store, k: int, category: str | None, exclude: set[str]
+) -> list[RecommendationPublic]:
+    rows = store.read(get_queries().popular_products, {"k": k + len(exclude), "category": category})
     out = []
     for r in rows:
         if r["product"] in exclude:
@@ -110,12 +128,20 @@ def _popular(store: Store, k: int, category: str | None,
         path = [_product_step(r["product"], r["name"])]
         text = "popular in recent weeks"
         if category is not None:
-            path = [PathStepPublic(label="Category", id=category),
-                    PathStepPublic(type="IN_CATEGORY"), *path]
+            path = [
+                PathStepPublic(label="Category", id=category),
+                PathStepPublic(type="IN_CATEGORY"),
+                *path,
+            ]
             text = f"popular in {category}"
-        out.append(RecommendationPublic(product_id=r["product"], name=r["name"],
-                                  score=float(r["score"]),
-                                  reason=ReasonPublic(kind="popular", text=text, path=path)))
+        out.append(
+            RecommendationPublic(
+                product_id=r["product"],
+                name=r["name"],
+                score=float(r["score"]),
+                reason=ReasonPublic(kind="popular", text=text, path=path),
+            )
+        )
     return out[:k]
 
 
@@ -126,17 +152,28 @@ def popular(store: Store, k: int) -> list[RecommendationPublic]:
 
 def _category(store: Store, ids: list[str], k: int) -> list[RecommendationPublic]:
     rows = store.read(get_queries().category_fallback, {"ids": ids, "k": k})
-    return [RecommendationPublic(
-        product_id=r["product"], name=r["name"], score=float(r["score"]),
-        reason=ReasonPublic(kind="same_category", text=f"in {r['category']}, like what was viewed",
-                      path=[PathStepPublic(label="Category", id=r["category"]),
-                            PathStepPublic(type="IN_CATEGORY"),
-                            _product_step(r["product"], r["name"])]))
-        for r in rows]
+    return [
+        RecommendationPublic(
+            product_id=r["product"],
+            name=r["name"],
+            score=float(r["score"]),
+            reason=ReasonPublic(
+                kind="same_category",
+                text=f"in {r['category']}, like what was viewed",
+                path=[
+                    PathStepPublic(label="Category", id=r["category"]),
+                    PathStepPublic(type="IN_CATEGORY"),
+                    _product_step(r["product"], r["name"]),
+                ],
+            ),
+        )
+        for r in rows
+    ]
 
 
-def _fill(items: list[RecommendationPublic], more: list[RecommendationPublic],
-          k: int) -> list[RecommendationPublic]:
+def _fill(
+    items: list[RecommendationPublic], more: list[RecommendationPublic], k: int
+) -> list[RecommendationPublic]:
     seen = {i.product_id for i in items}
     for m in more:
         if len(items) >= k:
@@ -154,26 +191,41 @@ def _recommended(customer_id: str, r: dict[str, Any]) -> RecommendationPublic:
     via_name = r.get("via_name")
     if r["reason"] == "similar_to_purchased" and r.get("via") is not None:
         reason = ReasonPublic(
-            kind="similar_to_purchased", text=f"similar to {_name(via_name)} you bought",
-            path=[me, PathStepPublic(type="PURCHASED"), _product_step(r["via"], via_name),
-                  PathStepPublic(type="SIMILAR", score=r.get("via_score")), item])
+            kind="similar_to_purchased",
+            text=f"similar to {_name(via_name)} you bought",
+            path=[
+                me,
+                PathStepPublic(type="PURCHASED"),
+                _product_step(r["via"], via_name),
+                PathStepPublic(type="SIMILAR", score=r.get("via_score")),
+                item,
+            ],
+        )
     elif r["reason"] == "bought_by_similar_customers" and r.get("via") is not None:
         n = int(r.get("buyers") or 0)
         reason = ReasonPublic(
             kind="bought_by_similar_customers",
             text=f"bought by customers like you: {n} who also bought {_name(via_name)}",
-            path=[me, PathStepPublic(type="PURCHASED"), _product_step(r["via"], via_name),
-                  PathStepPublic(type="PURCHASED", score=r.get("via_score")),
-                  PathStepPublic(label="Customer", name=f"{n} other customers"),
-                  PathStepPublic(type="PURCHASED"), item])
+            path=[
+                me,
+                PathStepPublic(type="PURCHASED"),
+                _product_step(r["via"], via_name),
+                PathStepPublic(type="PURCHASED", score=r.get("via_score")),
+                PathStepPublic(label="Customer", name=f"{n} other customers"),
+                PathStepPublic(type="PURCHASED"),
+                item,
+            ],
+        )
     else:
         reason = ReasonPublic(kind="popular", text="popular in recent weeks", path=[item])
-    return RecommendationPublic(product_id=r["product"], name=r["name"],
-                                score=float(r["score"]), reason=reason)
+    return RecommendationPublic(
+        product_id=r["product"], name=r["name"], score=float(r["score"]), reason=reason
+    )
 
 
-def _from_similar(store: Store, customer_id: str, k: int,
-                  include_purchased: bool) -> list[RecommendationPublic]:
+def _from_similar(
+    store: Store, customer_id: str, k: int, include_purchased: bool
+) -> list[RecommendationPublic]:
     """For a customer who has bought since the promoted model was trained (no stored
     recommendations yet): the SIMILAR neighbours of what they bought."""
     params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
@@ -183,8 +235,13 @@ def _from_similar(store: Store, customer_id: str, k: int,
     return out
 
 
-def for_customer(store: Store, customer_id: str, k: int = 10, include_purchased: bool = False,
-                 category: str | None = None) -> RecommendationsPublic:
+def for_customer(
+    store: Store,
+    customer_id: str,
+    k: int = 10,
+    include_purchased: bool = False,
+    category: str | None = None,
+) -> RecommendationsPublic:
     """With personalization consent in force: the promoted model's stored top-k (the evaluated
     recommender, see embeddings/recommender.py), in its order; then, for a customer the model
     has not seen buy, SIMILAR neighbours of their purchases; then popularity (in `category` if
@@ -206,15 +263,20 @@ def for_customer(store: Store, customer_id: str, k: int = 10, include_purchased:
     if len(items) < k:
         exclude: set[str] = set()
         if consent.granted and not include_purchased:
-            exclude = {r["product"] for r in store.read(q.customer_purchased,
-                                                         {"id": customer_id})}
+            exclude = {r["product"] for r in store.read(q.customer_purchased, {"id": customer_id})}
         items = _fill(items, _popular(store, k, category, exclude), k)
-    return RecommendationsPublic(subject=customer_id, personalized=consent.granted, items=items,
-                                 consents=[consent], model=model)
+    return RecommendationsPublic(
+        subject=customer_id,
+        personalized=consent.granted,
+        items=items,
+        consents=[consent],
+        model=model,
+    )
 
 
-def for_session(store: Store, session_id: str, k: int = 10,
-                category: str | None = None) -> RecommendationsPublic:
+def for_session(
+    store: Store, session_id: str, k: int = 10, category: str | None = None
+) -> RecommendationsPublic:
     q = get_queries()
     row = store.read_one(q.session_consent, {"id": session_id, "purpose": PURPOSE})
     if row is None:
@@ -229,8 +291,9 @@ def for_session(store: Store, session_id: str, k: int = 10,
         if len(items) < k and viewed:
             items = _fill(items, _category(store, viewed, k), k)
     items = _fill(items, _popular(store, k, category, set(viewed)), k)
-    return RecommendationsPublic(subject=session_id, personalized=consent.granted, items=items,
-                           consents=[consent])
+    return RecommendationsPublic(
+        subject=session_id, personalized=consent.granted, items=items, consents=[consent]
+    )
 
 
 def similar_products(store: Store, product_id: str, k: int = 10) -> RecommendationsPublic:
@@ -238,13 +301,23 @@ def similar_products(store: Store, product_id: str, k: int = 10) -> Recommendati
     row = store.read_one(get_queries().similar_products, {"id": product_id, "k": k})
     if row is None:
         raise ProductNotFound(f"no product {product_id!r}")
-    items = [RecommendationPublic(
-        product_id=s["id"], name=s.get("name"), score=float(s["score"]),
-        reason=ReasonPublic(kind="similar_product",
-                      text=f"often chosen with {_name(row['name'])}",
-                      path=[_product_step(product_id, row["name"]),
-                            PathStepPublic(type="SIMILAR", score=s["score"]),
-                            _product_step(s["id"], s.get("name"))]))
-        for s in row["similar"] if s.get("id") is not None]
+    items = [
+        RecommendationPublic(
+            product_id=s["id"],
+            name=s.get("name"),
+            score=float(s["score"]),
+            reason=ReasonPublic(
+                kind="similar_product",
+                text=f"often chosen with {_name(row['name'])}",
+                path=[
+                    _product_step(product_id, row["name"]),
+                    PathStepPublic(type="SIMILAR", score=s["score"]),
+                    _product_step(s["id"], s.get("name")),
+                ],
+            ),
+        )
+        for s in row["similar"]
+        if s.get("id") is not None
+    ]
     items = _fill(items, _category(store, [product_id], k), k)
     return RecommendationsPublic(subject=product_id, personalized=False, items=items, consents=[])

@@ -79,21 +79,36 @@ def train_word2vec(corpus: WalkCorpus, params: EmbedParams) -> Any:
     the walker kept (the same words and frequencies a scan of the file would find)."""
     from gensim.models import Word2Vec
 
-    model = Word2Vec(vector_size=params.dimensions, window=params.window, min_count=1, sg=1,
-                     hs=0, negative=params.negative, workers=params.workers, seed=params.seed,
-                     epochs=params.epochs, compute_loss=False)
+    model = Word2Vec(
+        vector_size=params.dimensions,
+        window=params.window,
+        min_count=1,
+        sg=1,
+        hs=0,
+        negative=params.negative,
+        workers=params.workers,
+        seed=params.seed,
+        epochs=params.epochs,
+        compute_loss=False,
+    )
     nodes = np.flatnonzero(corpus.counts)
-    model.build_vocab_from_freq(dict(zip(map(str, nodes.tolist()),
-                                         corpus.counts[nodes].tolist(), strict=True)),
-                                corpus_count=corpus.sentences)
-    model.train(corpus_file=str(corpus.path),
-                total_examples=math.ceil(corpus.sentences / max(1, params.workers)),
-                total_words=corpus.words, epochs=params.epochs, compute_loss=False)
+    model.build_vocab_from_freq(
+        dict(zip(map(str, nodes.tolist()), corpus.counts[nodes].tolist(), strict=True)),
+        corpus_count=corpus.sentences,
+    )
+    model.train(
+        corpus_file=str(corpus.path),
+        total_examples=math.ceil(corpus.sentences / max(1, params.workers)),
+        total_words=corpus.words,
+        epochs=params.epochs,
+        compute_loss=False,
+    )
     return model
 
 
-def embed(inter: Interactions, params: EmbedParams,
-          progress: Progress | None = None) -> tuple[Embeddings, CSRGraph]:
+def embed(
+    inter: Interactions, params: EmbedParams, progress: Progress | None = None
+) -> tuple[Embeddings, CSRGraph]:
     """Project, walk and train; vectors come back as float32 arrays."""
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
@@ -108,8 +123,15 @@ def embed(inter: Interactions, params: EmbedParams,
     with tempfile.TemporaryDirectory(prefix="ckg-walks-") as tmp:
         say(f"walking ({g.n_nodes:,} nodes, {g.n_edges:,} edges)")
         t0 = time.perf_counter()
-        corpus = write_walk_corpus(g, Path(tmp) / "walks.txt", params.num_walks,
-                                   params.walk_length, params.p, params.q, params.seed)
+        corpus = write_walk_corpus(
+            g,
+            Path(tmp) / "walks.txt",
+            params.num_walks,
+            params.walk_length,
+            params.p,
+            params.q,
+            params.seed,
+        )
         timings["walk_s"] = time.perf_counter() - t0
         if corpus.words:
             say(f"training Word2Vec on {corpus.sentences:,} walks")
@@ -118,10 +140,10 @@ def embed(inter: Interactions, params: EmbedParams,
             timings["train_s"] = time.perf_counter() - t0
             row[np.array(kv.index_to_key, dtype=np.int64)] = np.arange(len(kv.index_to_key))
             vectors = np.asarray(kv.vectors, dtype=np.float32)
-            ck, pk = row[:nc] >= 0, row[nc:nc + npr] >= 0
+            ck, pk = row[:nc] >= 0, row[nc : nc + npr] >= 0
             cv[ck] = vectors[row[:nc][ck]]
-            pv[pk] = vectors[row[nc:nc + npr][pk]]
-    return Embeddings(cv, pv, row[:nc] >= 0, row[nc:nc + npr] >= 0, timings), g
+            pv[pk] = vectors[row[nc : nc + npr][pk]]
+    return Embeddings(cv, pv, row[:nc] >= 0, row[nc : nc + npr] >= 0, timings), g
 
 
 def normalize(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -133,9 +155,14 @@ def normalize(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 EXACT_LIMIT = 50_000
 
 
-def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], k: int,
-                  block: int = 512, exact_limit: int = EXACT_LIMIT,
-                  seed: int = 0) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+def top_k_similar(
+    vectors: npt.NDArray[np.float32],
+    known: npt.NDArray[np.bool_],
+    k: int,
+    block: int = 512,
+    exact_limit: int = EXACT_LIMIT,
+    seed: int = 0,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Each row's k most cosine-similar other rows; rows without a vector get -1.
 
     Exact (in blocks to bound memory) up to `exact_limit` vectors: that covers every product
@@ -154,16 +181,17 @@ def top_k_similar(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
     if int(known.sum()) > exact_limit:
         return _clustered_top_k(unit, known, k, seed)
     for lo in range(0, n, block):
-        idx[lo:lo + block], sc[lo:lo + block] = _exact_top_k(unit, known,
-                                                             np.arange(lo, min(n, lo + block)), k)
+        idx[lo : lo + block], sc[lo : lo + block] = _exact_top_k(
+            unit, known, np.arange(lo, min(n, lo + block)), k
+        )
     idx[~known] = -1
     sc[~known] = 0.0
     return idx, sc
 
 
-def _exact_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_],
-                 rows: npt.NDArray[np.intp], k: int
-                 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+def _exact_top_k(
+    unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], rows: npt.NDArray[np.intp], k: int
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """The exact top-k of `rows` among all known rows but themselves (unit vectors, unknown
     rows zeroed)."""
     s = unit[rows] @ unit.T
@@ -173,9 +201,9 @@ def _exact_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_],
     return _select_top_k(s, k)
 
 
-def _clustered_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], k: int,
-                     seed: int, probe: int = 24
-                     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+def _clustered_top_k(
+    unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_], k: int, seed: int, probe: int = 24
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Inverted-file search: spherical k-means puts the vectors in about 2*sqrt(n) cells, and
     each cell's members are scored exactly against the members of the `probe` cells nearest to
     it (itself first), batched as one matrix product per cell. Seeded, so repeatable."""
@@ -184,15 +212,16 @@ def _clustered_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
     x = np.ascontiguousarray(unit[rows])
     cells = max(1, int(2 * math.sqrt(len(rows))))
     centroids = _spherical_kmeans(x, cells, seed)
-    cell = np.concatenate([np.argmax(x[lo:lo + 4096] @ centroids.T, axis=1)
-                           for lo in range(0, len(rows), 4096)])
+    cell = np.concatenate(
+        [np.argmax(x[lo : lo + 4096] @ centroids.T, axis=1) for lo in range(0, len(rows), 4096)]
+    )
     order = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[order], np.arange(cells + 1))
     nearest = np.argsort(-(centroids @ centroids.T), axis=1, kind="stable")
     idx = np.full((n, k), -1, dtype=np.int32)
     sc = np.zeros((n, k), dtype=np.float32)
     for c in range(cells):
-        members = order[bounds[c]:bounds[c + 1]]
+        members = order[bounds[c] : bounds[c + 1]]
         if not len(members):
             continue
         parts: list[npt.NDArray[np.intp]] = []
@@ -200,7 +229,7 @@ def _clustered_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
         for d in nearest[c].tolist():  # the `probe` nearest cells, more if they hold < k + 1
             if len(parts) >= probe and size > k:
                 break
-            parts.append(order[bounds[d]:bounds[d + 1]])
+            parts.append(order[bounds[d] : bounds[d + 1]])
             size += len(parts[-1])
         cand = np.sort(np.concatenate(parts))  # ascending, so ties break as in the exact scan
         s = x[members] @ x[cand].T
@@ -211,8 +240,9 @@ def _clustered_top_k(unit: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]
     return idx, sc
 
 
-def _spherical_kmeans(x: npt.NDArray[np.float32], cells: int, seed: int,
-                      iterations: int = 10) -> npt.NDArray[np.float32]:
+def _spherical_kmeans(
+    x: npt.NDArray[np.float32], cells: int, seed: int, iterations: int = 10
+) -> npt.NDArray[np.float32]:
     """Unit-length centroids fitted on a seeded sample of at most 40 points per cell."""
     rng = np.random.default_rng(seed)
     sample = x[np.sort(rng.choice(len(x), min(len(x), 40 * cells), replace=False))]
@@ -226,27 +256,33 @@ def _spherical_kmeans(x: npt.NDArray[np.float32], cells: int, seed: int,
     return centroids
 
 
-def similar_recall(vectors: npt.NDArray[np.float32], known: npt.NDArray[np.bool_],
-                   idx: npt.NDArray[np.int32], sample: int = 500, seed: int = 0) -> float:
+def similar_recall(
+    vectors: npt.NDArray[np.float32],
+    known: npt.NDArray[np.bool_],
+    idx: npt.NDArray[np.int32],
+    sample: int = 500,
+    seed: int = 0,
+) -> float:
     """Share of the exact top-k neighbours that `idx` holds, on a seeded sample of rows (1.0
     for the exact path; the clustered one reports what it missed)."""
     rows = np.flatnonzero(known)
     k = idx.shape[1]
     if k == 0 or not len(rows):
         return 1.0
-    pick = np.sort(np.random.default_rng(seed).choice(rows, min(sample, len(rows)),
-                                                      replace=False))
+    pick = np.sort(np.random.default_rng(seed).choice(rows, min(sample, len(rows)), replace=False))
     unit = normalize(vectors)
     unit[~known] = 0.0
     exact, _ = _exact_top_k(unit, known, pick, k)
-    hits = sum(len(set(exact[i].tolist()) & set(idx[r].tolist()))
-               for i, r in enumerate(pick.tolist()))
+    hits = sum(
+        len(set(exact[i].tolist()) & set(idx[r].tolist())) for i, r in enumerate(pick.tolist())
+    )
     return hits / float(exact.size)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _select_top_k(s: npt.NDArray[np.float32],
-                  k: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+def _select_top_k(
+    s: npt.NDArray[np.float32], k: int
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """Each row's k largest entries, by value and then by column (lower first): one pass per
     row keeping a sorted buffer of k, so a row costs about one comparison per entry (a full
     argpartition of every row was the slowest step of write-back on large graphs). Entries of

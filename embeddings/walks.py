@@ -50,8 +50,12 @@ def _uniform(state: npt.NDArray[np.uint64]) -> float:
 
 
 @njit(cache=True, inline="always")
-def _draw(indptr: npt.NDArray[np.int64], cum: npt.NDArray[np.float64], v: int,
-          state: npt.NDArray[np.uint64]) -> int:
+def _draw(
+    indptr: npt.NDArray[np.int64],
+    cum: npt.NDArray[np.float64],
+    v: int,
+    state: npt.NDArray[np.uint64],
+) -> int:
     """A neighbour position of v, with probability proportional to the edge weight."""
     lo, hi = indptr[v], indptr[v + 1]
     total = cum[hi - 1]
@@ -60,17 +64,26 @@ def _draw(indptr: npt.NDArray[np.int64], cum: npt.NDArray[np.float64], v: int,
 
 
 @njit(cache=True, inline="always")
-def _adjacent(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], a: int,
-              b: int) -> bool:
+def _adjacent(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], a: int, b: int
+) -> bool:
     lo, hi = indptr[a], indptr[a + 1]
     j = lo + np.searchsorted(indices[lo:hi], b)
     return bool(j < hi and indices[j] == b)
 
 
 @njit(cache=True, parallel=True)
-def _walks(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32],
-           cum: npt.NDArray[np.float64], starts: npt.NDArray[np.int32], length: int,
-           p: float, q: float, seed: int, first: int) -> npt.NDArray[np.int32]:
+def _walks(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    cum: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.int32],
+    length: int,
+    p: float,
+    q: float,
+    seed: int,
+    first: int,
+) -> npt.NDArray[np.int32]:
     """Walk `w` of this call is walk `first + w` of the run: its random stream depends on that
     number only, so a run cut into chunks walks exactly as one call would."""
     n = starts.shape[0]
@@ -116,9 +129,15 @@ def _connected(g: CSRGraph) -> npt.NDArray[np.int32]:
     return np.flatnonzero(np.diff(g.indptr) > 0).astype(np.int32)
 
 
-def random_walks(g: CSRGraph, num_walks: int = 10, walk_length: int = 30, p: float = 1.0,
-                 q: float = 1.0, seed: int = 0,
-                 start_nodes: npt.NDArray[np.int32] | None = None) -> npt.NDArray[np.int32]:
+def random_walks(
+    g: CSRGraph,
+    num_walks: int = 10,
+    walk_length: int = 30,
+    p: float = 1.0,
+    q: float = 1.0,
+    seed: int = 0,
+    start_nodes: npt.NDArray[np.int32] | None = None,
+) -> npt.NDArray[np.int32]:
     """`num_walks` walks from every start node (default: every node with an edge), as an
     (n_walks, walk_length) int32 array padded with -1 where a walk hit a dead end."""
     _check_bias(p, q)
@@ -127,8 +146,9 @@ def random_walks(g: CSRGraph, num_walks: int = 10, walk_length: int = 30, p: flo
     starts = np.tile(start_nodes.astype(np.int32), num_walks)
     if len(starts) == 0:
         return np.zeros((0, walk_length), dtype=np.int32)
-    result: npt.NDArray[np.int32] = _walks(g.indptr, g.indices, g.cum, starts, walk_length,
-                                           float(p), float(q), int(seed), 0)
+    result: npt.NDArray[np.int32] = _walks(
+        g.indptr, g.indices, g.cum, starts, walk_length, float(p), float(q), int(seed), 0
+    )
     return result
 
 
@@ -197,9 +217,16 @@ class WalkCorpus:
     words: int
 
 
-def write_walk_corpus(g: CSRGraph, path: Path, num_walks: int = 10, walk_length: int = 30,
-                      p: float = 1.0, q: float = 1.0, seed: int = 0,
-                      chunk_walks: int = 200_000) -> WalkCorpus:
+def write_walk_corpus(
+    g: CSRGraph,
+    path: Path,
+    num_walks: int = 10,
+    walk_length: int = 30,
+    p: float = 1.0,
+    q: float = 1.0,
+    seed: int = 0,
+    chunk_walks: int = 200_000,
+) -> WalkCorpus:
     """The walks of `random_walks(g, ...)` (same seed, same walks), written to `path` in chunks
     so neither the walk array nor its text is ever whole in memory."""
     _check_bias(p, q)
@@ -211,8 +238,9 @@ def write_walk_corpus(g: CSRGraph, path: Path, num_walks: int = 10, walk_length:
         for lo in range(0, total, chunk_walks):
             hi = min(total, lo + chunk_walks)
             starts = nodes[np.arange(lo, hi) % len(nodes)]
-            walks = _walks(g.indptr, g.indices, g.cum, starts, walk_length, float(p), float(q),
-                           int(seed), lo)
+            walks = _walks(
+                g.indptr, g.indices, g.cum, starts, walk_length, float(p), float(q), int(seed), lo
+            )
             valid = walks[walks >= 0]
             counts += np.bincount(valid, minlength=g.n_nodes)
             words += len(valid)

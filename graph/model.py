@@ -291,16 +291,41 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
     RelType.PURCHASED: ("count", "qty", "amount", "last_at"),
     RelType.IN_SEGMENT: ("score", "model"),
     RelType.SIMILAR: ("score", "model", "rank"),
-    RelType.RECOMMENDED: ("score", "rank", "rank_all", "reason", "via", "via_score", "buyers",
-                          "model"),
+    RelType.RECOMMENDED: (
+        "score",
+        "rank",
+        "rank_all",
+        "reason",
+        "via",
+        "via_score",
+        "buyers",
+        "model",
+    ),
     RelType.ABOUT: ("role",),
 }
 
 
 # Keys of the maps the code passes in `$rows` batches (the linter checks map access too).
-ROW_KEYS: tuple[str, ...] = ("props", "category", "prev", "vector", "ids", "scores", "popularity",
-                           "customer", "segment", "kind", "r", "f", "m", "profile", "buyer",
-                           "bought", "items", "product")
+ROW_KEYS: tuple[str, ...] = (
+    "props",
+    "category",
+    "prev",
+    "vector",
+    "ids",
+    "scores",
+    "popularity",
+    "customer",
+    "segment",
+    "kind",
+    "r",
+    "f",
+    "m",
+    "profile",
+    "buyer",
+    "bought",
+    "items",
+    "product",
+)
 
 
 def property_keys() -> list[str]:

@@ -109,5 +109,3 @@ def install_log_masking() -> None:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, MaskingFilter) for f in handler.filters):
                 handler.addFilter(MaskingFilter())
-
-

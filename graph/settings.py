@@ -79,8 +79,9 @@ class Settings(BaseSettings):
             '"sha256": "<hex digest of the key>", "scopes": ["chatbot:read"]}]. Hashes only.'
         ),
     )
-    api_max_events: int = Field(default=1000, ge=1, le=100_000,
-                                description="Most events one POST /v1/events may carry.")
+    api_max_events: int = Field(
+        default=1000, ge=1, le=100_000, description="Most events one POST /v1/events may carry."
+    )
     api_max_body_bytes: int = Field(default=5_000_000, ge=1_000)
 
     # Chatbot context

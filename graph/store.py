@@ -169,8 +169,7 @@ class Store(ABC):
         q = _check_query(query)
         return self.write_prepared(PreparedWrite(q, self._params(q, params)))
 
-    def prepare_write(self, query: Query, params: Mapping[str, Any] | None = None
-                      ) -> PreparedWrite:
+    def prepare_write(self, query: Query, params: Mapping[str, Any] | None = None) -> PreparedWrite:
         q = _check_query(query)
         checked = self._params(q, params)
         return PreparedWrite(q, checked, self._encode(checked))
@@ -178,8 +177,9 @@ class Store(ABC):
     def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
         q = _check_query(prepared.query)
         started = time.perf_counter()
-        rows, counters = self._run(q.text_for(self.engine), prepared.params, write=True,
-                                   encoded=prepared.encoded)
+        rows, counters = self._run(
+            q.text_for(self.engine), prepared.params, write=True, encoded=prepared.encoded
+        )
         result = WriteResult(rows=1, batches=1, returned=rows)
         result.add(counters)
         if result.counters.get("indexes_added"):
@@ -232,7 +232,8 @@ class Store(ABC):
             if time.monotonic() > deadline:
                 building = ", ".join(sorted({str(r["label"]) for r in rows}))
                 raise StoreUnavailable(
-                    f"indexes still being built after {timeout_s:.0f} s: {building}")
+                    f"indexes still being built after {timeout_s:.0f} s: {building}"
+                )
             time.sleep(0.05)
 
     def _apply_schema_statement(self, statement: str) -> int:
@@ -382,8 +383,10 @@ def _cell(cell: Any) -> Any:
     if kind == _ARRAY:
         return [_cell(v) for v in value]
     if kind == _MAP:
-        return {(value[i].decode() if isinstance(value[i], bytes) else value[i]):
-                _cell(value[i + 1]) for i in range(0, len(value), 2)}
+        return {
+            (value[i].decode() if isinstance(value[i], bytes) else value[i]): _cell(value[i + 1])
+            for i in range(0, len(value), 2)
+        }
     raise _NotPlain(kind)
 
 
@@ -412,8 +415,12 @@ class FalkorStore(Store):
 
     def _connect(self, host: str, port: int, password: str | None) -> None:
         self._db = FalkorDB(
-            host=host, port=port, password=password, socket_connect_timeout=5,
-            socket_timeout=self.settings.embedded_query_timeout_s, socket_keepalive=True,
+            host=host,
+            port=port,
+            password=password,
+            socket_connect_timeout=5,
+            socket_timeout=self.settings.embedded_query_timeout_s,
+            socket_keepalive=True,
         )
         self._graph = self._db.select_graph(self.settings.graph_name)
 
@@ -483,8 +490,11 @@ class FalkorStore(Store):
         errors = self._redis_errors
         try:
             reply = await self._async_client().execute_command(
-                "GRAPH.RO_QUERY", self.settings.graph_name, header + q.text_for(self.engine),
-                "--compact")
+                "GRAPH.RO_QUERY",
+                self.settings.graph_name,
+                header + q.text_for(self.engine),
+                "--compact",
+            )
         except (errors.ConnectionError, errors.TimeoutError):
             await self.aclose()
             return await super().aread(query, params)
@@ -503,8 +513,12 @@ class FalkorStore(Store):
         if self._aclient is None or self._aloop is not loop:
             kw = self._db.connection.connection_pool.connection_kwargs
             self._aclient = redis.asyncio.Redis(
-                host=kw.get("host"), port=kw.get("port"), password=kw.get("password"),
-                socket_connect_timeout=5, socket_timeout=self.settings.embedded_query_timeout_s)
+                host=kw.get("host"),
+                port=kw.get("port"),
+                password=kw.get("password"),
+                socket_connect_timeout=5,
+                socket_timeout=self.settings.embedded_query_timeout_s,
+            )
             self._aloop = loop
         return self._aclient
 

@@ -26,11 +26,16 @@ from graph.store import Store
 DAY_MS = 86_400_000
 # id lists the erasure collects, by the label they belong to (also the statement's parameters)
 ERASED: tuple[tuple[str, str], ...] = (
-    ("Customer", "customers"), ("Identity", "identities"), ("PII", "pii"),
-    ("Consent", "consents"), ("Session", "sessions"), ("Cart", "carts"), ("Event", "events"),
-    ("Order", "orders"), ("Query", "queries"),
+    ("Customer", "customers"),
+    ("Identity", "identities"),
+    ("PII", "pii"),
+    ("Consent", "consents"),
+    ("Session", "sessions"),
+    ("Cart", "carts"),
+    ("Event", "events"),
+    ("Order", "orders"),
+    ("Query", "queries"),
 )
-
 
 
 class ErasureIncomplete(CkgError):
@@ -44,6 +49,7 @@ def now_ms() -> int:
 
 
 # --- consent -----------------------------------------------------------------------------------
+
 
 class ConsentState(BaseModel):
     """Per purpose: the decision in force, or the configured default when there is none."""
@@ -65,29 +71,43 @@ def consent_history(store: Store, q: Queries, customer_id: str) -> list[ConsentR
     return sorted(records, key=lambda r: (r.at, r.purpose, r.granted))
 
 
-def consent_state(history: Iterable[ConsentRecord], defaults: Iterable[str]
-                  ) -> list[ConsentState]:
+def consent_state(history: Iterable[ConsentRecord], defaults: Iterable[str]) -> list[ConsentState]:
     decided = in_force(history)
     granted_by_default = set(defaults)
     out = []
     for purpose in PURPOSES:
         rec = decided.get(purpose)
         if rec is None:
-            out.append(ConsentState(purpose=purpose, granted=purpose in granted_by_default,
-                                    default=True))
+            out.append(
+                ConsentState(purpose=purpose, granted=purpose in granted_by_default, default=True)
+            )
         else:
-            out.append(ConsentState(purpose=purpose, granted=rec.granted, at=rec.at,
-                                    source=rec.source))
+            out.append(
+                ConsentState(purpose=purpose, granted=rec.granted, at=rec.at, source=rec.source)
+            )
     return out
 
 
-def record_consents(store: Store, q: Queries, customer_id: str,
-                    decisions: Mapping[Purpose, bool], source: str, at: int | None = None
-                    ) -> list[ConsentRecord]:
+def record_consents(
+    store: Store,
+    q: Queries,
+    customer_id: str,
+    decisions: Mapping[Purpose, bool],
+    source: str,
+    at: int | None = None,
+) -> list[ConsentRecord]:
     """Append one record per decision; history is never rewritten."""
     at = at if at is not None else now_ms()
-    rows = [{"id": f"consent:{uuid.uuid4().hex}", "purpose": p, "granted": g, "at": at,
-             "source": source} for p, g in sorted(decisions.items())]
+    rows = [
+        {
+            "id": f"consent:{uuid.uuid4().hex}",
+            "purpose": p,
+            "granted": g,
+            "at": at,
+            "source": source,
+        }
+        for p, g in sorted(decisions.items())
+    ]
     res = store.write(q.record_consents, {"id": customer_id, "consents": rows})
     if not res.returned:
         raise CustomerNotFound(f"no customer {customer_id!r}")
@@ -95,6 +115,7 @@ def record_consents(store: Store, q: Queries, customer_id: str,
 
 
 # --- customers and personal data ---------------------------------------------------------------
+
 
 class PiiFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -104,10 +125,17 @@ class PiiFields(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
-def create_customer(store: Store, q: Queries, key: bytes, customer_id: str,
-                    country: str | None, pii: PiiFields | None,
-                    consents: Mapping[Purpose, bool], defaults: Iterable[Purpose],
-                    source: str) -> bool:
+def create_customer(
+    store: Store,
+    q: Queries,
+    key: bytes,
+    customer_id: str,
+    country: str | None,
+    pii: PiiFields | None,
+    consents: Mapping[Purpose, bool],
+    defaults: Iterable[Purpose],
+    source: str,
+) -> bool:
     """Create (or find) a customer; with no consent given, the configured defaults are
     recorded as decisions of source `default`, so the history shows why."""
     at = now_ms()
@@ -118,24 +146,34 @@ def create_customer(store: Store, q: Queries, key: bytes, customer_id: str,
     if consents:
         record_consents(store, q, customer_id, consents, source, at)
     elif created:
-        record_consents(store, q, customer_id, {p: p in set(defaults) for p in PURPOSES},
-                        "default", at)
+        record_consents(
+            store, q, customer_id, {p: p in set(defaults) for p in PURPOSES}, "default", at
+        )
     return created
 
 
 def set_pii(store: Store, q: Queries, key: bytes, customer_id: str, pii: PiiFields) -> None:
     email = normalize_email(pii.email) if pii.email else None
     phone = normalize_phone(pii.phone) if pii.phone else None
-    res = store.write(q.upsert_pii, {
-        "id": customer_id, "email": email, "phone": phone, "name": pii.name,
-        "email_token": token(key, "email", email) if email else None,
-        "phone_token": token(key, "phone", phone) if phone else None, "at": now_ms()})
+    res = store.write(
+        q.upsert_pii,
+        {
+            "id": customer_id,
+            "email": email,
+            "phone": phone,
+            "name": pii.name,
+            "email_token": token(key, "email", email) if email else None,
+            "phone_token": token(key, "phone", phone) if phone else None,
+            "at": now_ms(),
+        },
+    )
     if not res.returned:
         raise CustomerNotFound(f"no customer {customer_id!r}")
 
 
-def find_customer(store: Store, q: Queries, key: bytes, *, email: str | None = None,
-                  phone: str | None = None) -> list[str]:
+def find_customer(
+    store: Store, q: Queries, key: bytes, *, email: str | None = None, phone: str | None = None
+) -> list[str]:
     if email:
         tok = token(key, "email", normalize_email(email))
     elif phone:
@@ -147,12 +185,13 @@ def find_customer(store: Store, q: Queries, key: bytes, *, email: str | None = N
 
 # --- export ------------------------------------------------------------------------------------
 
+
 def export(store: Store, q: Queries, customer_id: str) -> dict[str, Any]:
     row = store.read_one(q.export_customer, {"id": customer_id})
     if row is None:
         raise CustomerNotFound(f"no customer {customer_id!r}")
     out = dict(row)
-    out["consents"] = sorted(out.get("consents") or [], key=lambda r: (r.get("at") or 0))
+    out["consents"] = sorted(out.get("consents") or [], key=lambda r: r.get("at") or 0)
     out["exported_at"] = now_ms()
     out["labels"] = sorted(_labels(out))
     return out
@@ -161,10 +200,18 @@ def export(store: Store, q: Queries, customer_id: str) -> dict[str, Any]:
 def _labels(doc: Mapping[str, Any]) -> set[str]:
     """Which node labels of the model the export holds data from."""
     present = {"Customer"}
-    for key, label in (("pii", "PII"), ("identities", "Identity"), ("consents", "Consent"),
-                       ("tiers", "LoyaltyTier"), ("segments", "Segment"),
-                       ("purchases", "Product"), ("orders", "Order"), ("sessions", "Session"),
-                       ("carts", "Cart"), ("searches", "Query")):
+    for key, label in (
+        ("pii", "PII"),
+        ("identities", "Identity"),
+        ("consents", "Consent"),
+        ("tiers", "LoyaltyTier"),
+        ("segments", "Segment"),
+        ("purchases", "Product"),
+        ("orders", "Order"),
+        ("sessions", "Session"),
+        ("carts", "Cart"),
+        ("searches", "Query"),
+    ):
         if doc.get(key):
             present.add(label)
     if doc.get("session_events") or doc.get("other_events"):
@@ -173,6 +220,7 @@ def _labels(doc: Mapping[str, Any]) -> set[str]:
 
 
 # --- erasure -----------------------------------------------------------------------------------
+
 
 class ErasureReceipt(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -192,21 +240,30 @@ def erase(store: Store, q: Queries, key: bytes, customer_id: str) -> ErasureRece
     old = store.read_one(q.erasure_receipt, {"hash": h})
     if old is not None:
         counts = json.loads(old["counts"] or "{}")
-        return ErasureReceipt(subject_hash=h, at=old["at"], nodes=counts.get("nodes", {}),
-                              relationships=counts.get("relationships", {}),
-                              verified=bool(old["verified"]), already_erased=True)
+        return ErasureReceipt(
+            subject_hash=h,
+            at=old["at"],
+            nodes=counts.get("nodes", {}),
+            relationships=counts.get("relationships", {}),
+            verified=bool(old["verified"]),
+            already_erased=True,
+        )
     row = store.read_one(q.erasure_collect, {"id": customer_id})
     if row is None:
         raise CustomerNotFound(f"no customer {customer_id!r}")
     ids: dict[str, list[str]] = {
         "customers": [row["customer"]],
-        **{k: sorted(set(row[k] or [])) for k in ("identities", "pii", "consents", "sessions",
-                                                  "carts", "events", "orders")},
+        **{
+            k: sorted(set(row[k] or []))
+            for k in ("identities", "pii", "consents", "sessions", "carts", "events", "orders")
+        },
     }
     # a search query goes only when every session that searched it is this person's
     searched = Counter(row["queries"] or [])
-    totals = {r["id"]: int(r["searchers"])
-              for r in store.read(q.query_searchers, {"ids": sorted(searched)})}
+    totals = {
+        r["id"]: int(r["searchers"])
+        for r in store.read(q.query_searchers, {"ids": sorted(searched)})
+    }
     ids["queries"] = sorted(qid for qid, n in searched.items() if totals.get(qid, 0) <= n)
 
     nodes = {label: len(ids[param]) for label, param in ERASED if ids[param]}
@@ -214,23 +271,36 @@ def erase(store: Store, q: Queries, key: bytes, customer_id: str) -> ErasureRece
     at = now_ms()
     counts = json.dumps({"nodes": nodes, "relationships": relationships}, sort_keys=True)
     aliases = sorted(subject_hash(key, i) for i in ids["identities"])
-    res = store.write(q.erase_subject, {**ids, "segments": sorted(set(row["segments"] or [])),
-                                        "hash": h, "aliases": aliases, "at": at,
-                                        "counts": counts})
+    res = store.write(
+        q.erase_subject,
+        {
+            **ids,
+            "segments": sorted(set(row["segments"] or [])),
+            "hash": h,
+            "aliases": aliases,
+            "at": at,
+            "counts": counts,
+        },
+    )
     stale = int(res.returned[0]["stale_models"]) if res.returned else 0
     remaining = sum(int(r["remaining"]) for r in store.read(q.erasure_verify, ids))
     deleted = res.counters.get("relationships_deleted")
     verified = remaining == 0 and (deleted is None or deleted >= sum(relationships.values()))
     store.write(q.erasure_mark_verified, {"hash": h, "verified": verified})
-    receipt = ErasureReceipt(subject_hash=h, at=at, nodes=nodes, relationships=relationships,
-                             verified=verified, stale_models=stale)
+    receipt = ErasureReceipt(
+        subject_hash=h,
+        at=at,
+        nodes=nodes,
+        relationships=relationships,
+        verified=verified,
+        stale_models=stale,
+    )
     if not verified:
         raise ErasureIncomplete(f"erasure of subject {h[:12]}… left {remaining} nodes")
     return receipt
 
 
-def _relationship_counts(store: Store, q: Queries, ids: Mapping[str, list[str]]
-                         ) -> dict[str, int]:
+def _relationship_counts(store: Store, q: Queries, ids: Mapping[str, list[str]]) -> dict[str, int]:
     """Exact per-type counts: rows come once from each subject end, so a relationship between
     two subject nodes is seen twice and one to a shared node once."""
     subject = {(label, i) for label, param in ERASED for i in ids[param]}
@@ -252,6 +322,7 @@ def suppressed(store: Store, q: Queries) -> set[str]:
 
 # --- retention ---------------------------------------------------------------------------------
 
+
 class RetentionReport(BaseModel):
     cutoff: int
     sessions: int = 0
@@ -259,8 +330,9 @@ class RetentionReport(BaseModel):
     carts: int = 0
 
 
-def retention(store: Store, q: Queries, max_age_days: int, as_of: int | None = None,
-              batch: int = 500) -> RetentionReport:
+def retention(
+    store: Store, q: Queries, max_age_days: int, as_of: int | None = None, batch: int = 500
+) -> RetentionReport:
     """Delete sessions (with their context graph) and loose events older than the cut-off.
 
     Purchases, orders and customer facts stay: they are the customer's account, not tracking.
@@ -271,15 +343,15 @@ def retention(store: Store, q: Queries, max_age_days: int, as_of: int | None = N
     report = RetentionReport(cutoff=cutoff)
     while True:
         rows = store.read(q.retention_sessions, {"before": cutoff, "limit": batch})
-        loose = [r["id"] for r in store.read(q.retention_events,
-                                               {"before": cutoff, "limit": batch * 10})]
+        loose = [
+            r["id"] for r in store.read(q.retention_events, {"before": cutoff, "limit": batch * 10})
+        ]
         if not rows and not loose:
             return report
         sessions = [r["session"] for r in rows]
         carts = sorted({k for r in rows for k in r["carts"] or []})
         events = sorted({e for r in rows for e in r["events"] or []} | set(loose))
-        store.write(q.retention_delete, {"sessions": sessions, "carts": carts,
-                                         "events": events})
+        store.write(q.retention_delete, {"sessions": sessions, "carts": carts, "events": events})
         report.sessions += len(sessions)
         report.carts += len(carts)
         report.events += len(events)

@@ -67,13 +67,20 @@ def _retail_time(text: str) -> str:
     """
     if len(text) != 19 or text[4] != "-" or text[7] != "-" or text[10] != " ":
         raise ValueError(f"InvoiceDate {text!r} is not YYYY-MM-DD HH:MM:SS")
-    local = datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                     int(text[14:16]), int(text[17:19]))
+    local = datetime(
+        int(text[0:4]),
+        int(text[5:7]),
+        int(text[8:10]),
+        int(text[11:13]),
+        int(text[14:16]),
+        int(text[17:19]),
+    )
     return local.replace(tzinfo=RETAIL_TZ).isoformat()
 
 
-_RETAIL_COLUMNS = itemgetter("InvoiceNo", "StockCode", "CustomerID", "Quantity", "UnitPrice",
-                             "InvoiceDate")
+_RETAIL_COLUMNS = itemgetter(
+    "InvoiceNo", "StockCode", "CustomerID", "Quantity", "UnitPrice", "InvoiceDate"
+)
 
 
 def online_retail(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,18 +115,28 @@ def _online_retail_checked(row: Mapping[str, Any]) -> dict[str, Any]:
     return _retail_event(row, invoice, code, customer, qty, price, timestamp)
 
 
-def _retail_event(row: Mapping[str, Any], invoice: str, code: str, customer: str, qty: int,
-                  price: float, timestamp: str) -> dict[str, Any]:
+def _retail_event(
+    row: Mapping[str, Any],
+    invoice: str,
+    code: str,
+    customer: str,
+    qty: int,
+    price: float,
+    timestamp: str,
+) -> dict[str, Any]:
     if customer.endswith(".0"):
         customer = customer[:-2]
     cancelled = invoice.upper().startswith("C")
     if code in RETAIL_SERVICE_CODES:
-        raise EventRejected("not_customer_activity", f"StockCode: {code!r} is a service code",
-                            field="StockCode")
+        raise EventRejected(
+            "not_customer_activity", f"StockCode: {code!r} is a service code", field="StockCode"
+        )
     if qty <= 0 and not cancelled:
-        raise EventRejected("not_customer_activity",
-                            f"Quantity: {qty} outside a cancellation is a stock adjustment",
-                            field="Quantity")
+        raise EventRejected(
+            "not_customer_activity",
+            f"Quantity: {qty} outside a cancellation is a stock adjustment",
+            field="Quantity",
+        )
     event: dict[str, Any] = {
         "event_id": _row_id("retail", row),
         "session_id": f"retail:{invoice}",
@@ -138,16 +155,22 @@ def _retail_event(row: Mapping[str, Any], invoice: str, code: str, customer: str
         name = (row.get("Description") or "").strip()
         if name:
             line["name"] = name[:200]
-        event.update(type="purchase", order_id=invoice, lines=[line],
-                     amount=round(qty * price, 4), currency="GBP")
+        event.update(
+            type="purchase",
+            order_id=invoice,
+            lines=[line],
+            amount=round(qty * price, 4),
+            currency="GBP",
+        )
     return event
 
 
 def eshop_clickstream(row: Mapping[str, Any]) -> dict[str, Any]:
     session = _field(row, "session ID")
     try:
-        day = datetime(int(_field(row, "year")), int(_field(row, "month")),
-                       int(_field(row, "day")), tzinfo=UTC)
+        day = datetime(
+            int(_field(row, "year")), int(_field(row, "month")), int(_field(row, "day")), tzinfo=UTC
+        )
         order = int(_field(row, "order(sells)"))
         country = eshop_country(int(_field(row, "country")))
         price = float(_field(row, "price"))
@@ -173,15 +196,23 @@ class RetailOrders:
     """Groups an invoice's consecutive rows into one multi-line event (see module docstring)."""
 
     def key(self, raw: Mapping[str, Any]) -> Any:
-        return (raw["type"], raw["order_id"], raw.get("customer_id"), raw.get("anonymous_id"),
-                raw["timestamp"])
+        return (
+            raw["type"],
+            raw["order_id"],
+            raw.get("customer_id"),
+            raw.get("anonymous_id"),
+            raw["timestamp"],
+        )
 
     def merge(self, raws: list[Mapping[str, Any]]) -> dict[str, Any]:
         first = raws[0]
         members = "|".join(sorted(str(r["event_id"]) for r in raws))
         digest = hashlib.sha1(members.encode(), usedforsecurity=False).hexdigest()[:20]
-        merged = {**first, "event_id": f"retail:{first['order_id']}:{digest}",
-                  "lines": [line for r in raws for line in r["lines"]]}
+        merged = {
+            **first,
+            "event_id": f"retail:{first['order_id']}:{digest}",
+            "lines": [line for r in raws for line in r["lines"]],
+        }
         if "amount" in first:
             merged["amount"] = round(sum(float(r["amount"]) for r in raws), 4)
         return merged

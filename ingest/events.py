@@ -184,8 +184,12 @@ def _chat_text(value: object, info: ValidationInfo) -> object:
 def _text(max_length: int) -> StringConstraints:
     """Trimmed, bounded, and free of control characters other than tab and line breaks (a NUL
     cannot even travel as a query parameter)."""
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length,
-                             pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    return StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=max_length,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+    )
 
 
 Id = Annotated[EntityId, BeforeValidator(_strip_id)]

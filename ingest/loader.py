@@ -65,15 +65,13 @@ class Grouping(Protocol):
     def merge(self, raws: list[Mapping[str, Any]]) -> Mapping[str, Any]: ...
 
 
-
 def identity_id(anonymous_id: str) -> str:
     return f"anon:{anonymous_id}"
 
 
 # Tracking, as opposed to the account itself (orders, returns, consent, profile, loyalty):
 # stored only with analytics consent in force (README, "Privacy").
-BEHAVIOURAL = (ProductView, PageView, Search, AddToCart, RemoveFromCart, CheckoutStarted,
-               ChatTurn)
+BEHAVIOURAL = (ProductView, PageView, Search, AddToCart, RemoveFromCart, CheckoutStarted, ChatTurn)
 
 
 def _owner_keys(e: Event) -> tuple[str, ...]:
@@ -110,14 +108,22 @@ def is_latest(seen_at: int | None, at: int) -> bool:
 class Planner:
     """Turns a batch of new events plus the stored state they touch into statement parameters."""
 
-    def __init__(self, events: list[Event], chains: list[Row], identities: list[Row],
-                 tiers: list[Row], keep_text: bool = False) -> None:
+    def __init__(
+        self,
+        events: list[Event],
+        chains: list[Row],
+        identities: list[Row],
+        tiers: list[Row],
+        keep_text: bool = False,
+    ) -> None:
         self.events = events
         self.keep_text = keep_text
-        self.links: dict[str, str] = {r["identity"]: r["customer"] for r in identities
-                                      if r.get("customer")}
-        self.identity_sessions: dict[str, list[str]] = {r["identity"]: r["sessions"]
-                                                        for r in identities}
+        self.links: dict[str, str] = {
+            r["identity"]: r["customer"] for r in identities if r.get("customer")
+        }
+        self.identity_sessions: dict[str, list[str]] = {
+            r["identity"]: r["sessions"] for r in identities
+        }
         self.chains = chains
         self.tiers: dict[str, list[str]] = defaultdict(list)
         for t in tiers:
@@ -157,13 +163,26 @@ class Planner:
         profiles: dict[str, Row] = {}
         loyalty: dict[str, Row] = {}
 
-        def product(pid: str, at: int, category: str | None = None, name: str | None = None,
-                    price: float | None = None, currency: str | None = None) -> None:
+        def product(
+            pid: str,
+            at: int,
+            category: str | None = None,
+            name: str | None = None,
+            price: float | None = None,
+            currency: str | None = None,
+        ) -> None:
             """Each attribute from the latest event carrying it; the statement compares times."""
             row = products.get(pid)  # runs per order line: no throwaway default row
             if row is None:
-                row = products[pid] = {"id": pid, "name": None, "name_at": None, "price": None,
-                                       "currency": None, "price_at": None, "categories": []}
+                row = products[pid] = {
+                    "id": pid,
+                    "name": None,
+                    "name_at": None,
+                    "price": None,
+                    "currency": None,
+                    "price_at": None,
+                    "categories": [],
+                }
             if category and category not in row["categories"]:
                 row["categories"].append(category)
             if name is not None and (row["name_at"] is None or at >= row["name_at"]):
@@ -172,14 +191,24 @@ class Planner:
                 row["price"], row["currency"], row["price_at"] = price, currency, at
 
         def order(oid: str, at: int, currency: str | None, cid: str | None) -> Row:
-            o = orders.setdefault(oid, {"id": oid, "at": at, "amount": 0.0, "currency": currency,
-                                        "cancelled": False, "purchase": False,
-                                        "customer": [cid] if cid else []})
+            o = orders.setdefault(
+                oid,
+                {
+                    "id": oid,
+                    "at": at,
+                    "amount": 0.0,
+                    "currency": currency,
+                    "cancelled": False,
+                    "purchase": False,
+                    "customer": [cid] if cid else [],
+                },
+            )
             o["at"] = min(o["at"], at)
             return o
 
-        def buy(customer: str | None, pid: str, qty: int, amount: float, at: int,
-                count: int) -> None:
+        def buy(
+            customer: str | None, pid: str, qty: int, amount: float, at: int, count: int
+        ) -> None:
             if customer is None:
                 return
             pair = (customer, pid)
@@ -196,7 +225,10 @@ class Planner:
 
         for linked_iid, (linked_cid, linked_at) in self.new_links.items():
             identities[linked_iid] = {
-                "id": linked_iid, "kind": "anon", "link_to": [linked_cid], "at": linked_at,
+                "id": linked_iid,
+                "kind": "anon",
+                "link_to": [linked_cid],
+                "at": linked_at,
                 "move_sessions": list(self.identity_sessions.get(linked_iid, [])),
             }
 
@@ -204,47 +236,70 @@ class Planner:
             at = e.at_ms
             cid, iid = self.owner(e)
             if cid is not None:
-                c = customers.setdefault(cid, {"id": cid, "first_at": at, "last_at": at,
-                                               "country": None, "country_at": None})
+                c = customers.setdefault(
+                    cid,
+                    {"id": cid, "first_at": at, "last_at": at, "country": None, "country_at": None},
+                )
                 c["first_at"], c["last_at"] = min(c["first_at"], at), max(c["last_at"], at)
                 if e.country and is_latest(c["country_at"], at):
                     c["country"], c["country_at"] = e.country, at
             if iid is not None and iid not in identities:
-                identities[iid] = {"id": iid, "kind": "anon", "link_to": [], "at": at,
-                                   "move_sessions": []}
+                identities[iid] = {
+                    "id": iid,
+                    "kind": "anon",
+                    "link_to": [],
+                    "at": at,
+                    "move_sessions": [],
+                }
 
             owner_lists = {"customer": [cid] if cid else [], "identity": [iid] if iid else []}
             # Loose events and consent records stay with the id they carry: whether a link
             # to a customer came in the same batch or a later one must not matter.
             own_iid = None if e.customer_id else iid or identity_id(e.anonymous_id or "")
-            own_lists = {"customer": [e.customer_id] if e.customer_id else [],
-                         "identity": [own_iid] if own_iid else []}
+            own_lists = {
+                "customer": [e.customer_id] if e.customer_id else [],
+                "identity": [own_iid] if own_iid else [],
+            }
             if own_iid is not None and own_iid not in identities:
-                identities[own_iid] = {"id": own_iid, "kind": "anon", "link_to": [], "at": at,
-                                       "move_sessions": []}
+                identities[own_iid] = {
+                    "id": own_iid,
+                    "kind": "anon",
+                    "link_to": [],
+                    "at": at,
+                    "move_sessions": [],
+                }
             sid = e.session_id
             props: Row = {"channel": e.channel, "device": e.device}
             products_about: list[str] = []
             if sid is not None:
                 s = sessions.get(sid)
                 if s is None:
-                    s = sessions[sid] = _Session(sid, at, at, e.channel, e.device, e.country,
-                                                 cid, iid)
+                    s = sessions[sid] = _Session(
+                        sid, at, at, e.channel, e.device, e.country, cid, iid
+                    )
                 elif at < s.first_at:  # the session's earliest event sets channel and device
                     s.channel, s.device, s.country = e.channel, e.device, e.country
                 s.first_at, s.last_at = min(s.first_at, at), max(s.last_at, at)
                 s.counts["events"] += 1
 
             if isinstance(e, ProductView):
-                product(e.product_id, at, category=e.category_id, price=e.price,
-                        currency=e.currency)
+                product(
+                    e.product_id, at, category=e.category_id, price=e.price, currency=e.currency
+                )
                 products_about.append(e.product_id)
                 props.update(dwell_ms=e.dwell_ms, price=e.price, currency=e.currency)
                 assert sid is not None
                 sessions[sid].counts["views"] += 1
-                v = viewed.setdefault((sid, e.product_id), {"session": sid,
-                                                            "product": e.product_id, "count": 0,
-                                                            "dwell_ms": 0, "last_at": at})
+                v = viewed.setdefault(
+                    (sid, e.product_id),
+                    {
+                        "session": sid,
+                        "product": e.product_id,
+                        "count": 0,
+                        "dwell_ms": 0,
+                        "last_at": at,
+                    },
+                )
                 v["count"] += 1
                 v["dwell_ms"] += e.dwell_ms or 0
                 v["last_at"] = max(v["last_at"], at)
@@ -255,8 +310,9 @@ class Planner:
                 sessions[sid].counts["searches"] += 1
                 qid = query_id(e.query)
                 props.update(query=e.query, results=e.results)
-                sr = searched.setdefault((sid, qid), {"session": sid, "query": qid,
-                                                      "count": 0, "last_at": at})
+                sr = searched.setdefault(
+                    (sid, qid), {"session": sid, "query": qid, "count": 0, "last_at": at}
+                )
                 sr["count"] += 1
                 sr["last_at"] = max(sr["last_at"], at)
             elif isinstance(e, AddToCart | RemoveFromCart):
@@ -267,9 +323,17 @@ class Planner:
                 product(e.product_id, at)
                 products_about.append(e.product_id)
                 props.update(qty=e.qty, unit_price=e.unit_price, currency=e.currency)
-                held = cart.setdefault((sid, e.product_id), {
-                    "session": sid, "product": e.product_id, "qty": 0, "at": at,
-                    "unit_price": None, "price_at": None})
+                held = cart.setdefault(
+                    (sid, e.product_id),
+                    {
+                        "session": sid,
+                        "product": e.product_id,
+                        "qty": 0,
+                        "at": at,
+                        "unit_price": None,
+                        "price_at": None,
+                    },
+                )
                 held["qty"] += sign * e.qty
                 held["at"] = max(held["at"], at)
                 if is_latest(held["price_at"], at):
@@ -281,21 +345,33 @@ class Planner:
             elif isinstance(e, Purchase):
                 assert sid is not None
                 sessions[sid].counts["purchases"] += 1
-                props.update(order_id=e.order_id, amount=e.amount, currency=e.currency,
-                             lines=len(e.lines), qty=sum(line.qty for line in e.lines))
+                props.update(
+                    order_id=e.order_id,
+                    amount=e.amount,
+                    currency=e.currency,
+                    lines=len(e.lines),
+                    qty=sum(line.qty for line in e.lines),
+                )
                 for line in e.lines:
-                    product(line.product_id, at, name=line.name, price=line.unit_price,
-                            currency=e.currency)
+                    product(
+                        line.product_id,
+                        at,
+                        name=line.name,
+                        price=line.unit_price,
+                        currency=e.currency,
+                    )
                     products_about.append(line.product_id)
                     buy(cid, line.product_id, line.qty, line.qty * line.unit_price, at, 1)
                 o = order(e.order_id, at, e.currency, cid)
                 o["amount"] = round(o["amount"] + e.amount, 4)
                 o["purchase"] = True
             elif isinstance(e, Cancellation):
-                amount = e.amount if e.amount is not None else sum(
-                    (ret.unit_price or 0.0) * ret.qty for ret in e.lines or ())
-                props.update(order_id=e.order_id, kind=e.kind, amount=amount,
-                             currency=e.currency)
+                amount = (
+                    e.amount
+                    if e.amount is not None
+                    else sum((ret.unit_price or 0.0) * ret.qty for ret in e.lines or ())
+                )
+                props.update(order_id=e.order_id, kind=e.kind, amount=amount, currency=e.currency)
                 for ret in e.lines or ():
                     products_about.append(ret.product_id)
                     product(ret.product_id, at)
@@ -310,8 +386,16 @@ class Planner:
                 if self.keep_text and e.text is not None:
                     props["text"] = e.text
             elif isinstance(e, ConsentChanged):
-                consents.append({"id": e.event_id, "purpose": e.purpose, "granted": e.granted,
-                                 "at": at, "source": e.source, **own_lists})
+                consents.append(
+                    {
+                        "id": e.event_id,
+                        "purpose": e.purpose,
+                        "granted": e.granted,
+                        "at": at,
+                        "source": e.source,
+                        **own_lists,
+                    }
+                )
                 props.update(purpose=e.purpose, granted=e.granted, source=e.source)
             elif isinstance(e, ProfileUpdated):
                 key = cid or iid or ""
@@ -322,25 +406,35 @@ class Planner:
                 tiers.add(e.tier)
                 if cid is not None and is_latest(loyalty.get(cid, {}).get("at"), at):
                     old = [t for t in self.tiers.get(cid, []) if t != e.tier]
-                    loyalty[cid] = {"customer": cid, "points": e.points, "tier": e.tier,
-                                    "at": at, "old_tiers": old}
+                    loyalty[cid] = {
+                        "customer": cid,
+                        "points": e.points,
+                        "tier": e.tier,
+                        "at": at,
+                        "old_tiers": old,
+                    }
                 props.update(points=e.points, tier=e.tier)
 
-            events.append({
-                "id": e.event_id, "type": e.type, "at": at,
-                "session": [sid] if sid else [],
-                "first": False,
-                # an event in a session reaches its owner through the session
-                "customer": own_lists["customer"] if not sid else [],
-                "identity": own_lists["identity"] if not sid else [],
-                # one entry per distinct product (ABOUT), and beside the first ones the
-                # PURCHASED aggregates the event carries: flat lists keep the parameters small
-                "buyer": cid,
-                "products": sorted(set(products_about)) if len(products_about) > 1
-                else products_about,
-                "bought": [],
-                "props": {k: v for k, v in props.items() if v is not None},
-            })
+            events.append(
+                {
+                    "id": e.event_id,
+                    "type": e.type,
+                    "at": at,
+                    "session": [sid] if sid else [],
+                    "first": False,
+                    # an event in a session reaches its owner through the session
+                    "customer": own_lists["customer"] if not sid else [],
+                    "identity": own_lists["identity"] if not sid else [],
+                    # one entry per distinct product (ABOUT), and beside the first ones the
+                    # PURCHASED aggregates the event carries: flat lists keep the parameters small
+                    "buyer": cid,
+                    "products": sorted(set(products_about))
+                    if len(products_about) > 1
+                    else products_about,
+                    "bought": [],
+                    "props": {k: v for k, v in props.items() if v is not None},
+                }
+            )
 
         carriers: dict[int, dict[str, list[Any]]] = defaultdict(dict)
         for pair, row in purchased.items():
@@ -352,12 +446,28 @@ class Planner:
             ev["bought"] = [rows[pid] for pid in carried]
         links, unlinks, firsts = self._chains(events)
         session_rows = [
-            {"id": s.id, "first_at": s.first_at, "last_at": s.last_at, "channel": s.channel,
-             "device": s.device, "country": s.country,
-             "customer": [s.customer] if s.customer else [],
-             "identity": [s.identity] if s.identity else [],
-             **{k: s.counts.get(k, 0) for k in ("events", "views", "searches", "cart_adds",
-                                                  "checkouts", "purchases", "chats")}}
+            {
+                "id": s.id,
+                "first_at": s.first_at,
+                "last_at": s.last_at,
+                "channel": s.channel,
+                "device": s.device,
+                "country": s.country,
+                "customer": [s.customer] if s.customer else [],
+                "identity": [s.identity] if s.identity else [],
+                **{
+                    k: s.counts.get(k, 0)
+                    for k in (
+                        "events",
+                        "views",
+                        "searches",
+                        "cart_adds",
+                        "checkouts",
+                        "purchases",
+                        "chats",
+                    )
+                },
+            }
             for s in sessions.values()
         ]
         params: dict[str, list[Any]] = {
@@ -411,8 +521,13 @@ class Planner:
             if not old_first.get(sid) and ordered[0] in fresh:
                 fresh[ordered[0]]["first"] = True  # created with its event, no lookups
             else:
-                firsts.append({"session": sid, "first": ordered[0],
-                               "old": [x for x in old_first.get(sid, []) if x != ordered[0]]})
+                firsts.append(
+                    {
+                        "session": sid,
+                        "first": ordered[0],
+                        "old": [x for x in old_first.get(sid, []) if x != ordered[0]],
+                    }
+                )
         return links, unlinks, firsts
 
 
@@ -448,8 +563,7 @@ class _Pipeline:
         if self.pending is None:
             return
         self.land_running()
-        self.pending.future = self.writer.submit(self.store.write_prepared,
-                                                 self.pending.prepared)
+        self.pending.future = self.writer.submit(self.store.write_prepared, self.pending.prepared)
         self.running, self.pending = self.pending, None
 
     def land_running(self) -> None:
@@ -492,11 +606,19 @@ class LoadResult:
 class Loader:
     """Reads records, validates them into events, and writes them batch by batch."""
 
-    def __init__(self, store: Store, dead_letter: DeadLetter, *, batch_size: int = 5000,
-                 keep_text: bool = False, adapter: Adapter | None = None,
-                 synthesize: Callable[[Event], Iterable[Event]] | None = None,
-                 record_outcomes: bool = False, grouping: Grouping | None = None,
-                 mark_outliers: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        dead_letter: DeadLetter,
+        *,
+        batch_size: int = 5000,
+        keep_text: bool = False,
+        adapter: Adapter | None = None,
+        synthesize: Callable[[Event], Iterable[Event]] | None = None,
+        record_outcomes: bool = False,
+        grouping: Grouping | None = None,
+        mark_outliers: bool = False,
+    ) -> None:
         self.store = store
         self.dead_letter = dead_letter
         self.batch_size = batch_size
@@ -514,15 +636,31 @@ class Loader:
     def _parse(self, raw: Mapping[str, Any]) -> Event:
         event = parse_event(raw, keep_text=self.keep_text)
         if isinstance(event, LoyaltyUpdated) and event.customer_id is None:
-            raise EventRejected("missing_id", "customer_id: loyalty needs a customer",
-                                field="customer_id", event_id=event.event_id)
+            raise EventRejected(
+                "missing_id",
+                "customer_id: loyalty needs a customer",
+                field="customer_id",
+                event_id=event.event_id,
+            )
         return event
 
-    def _reject(self, record: SourceRecord, rec: Reconciliation, reason: str,
-                message: str | None, original: Any, event_id: str | None = None) -> None:
+    def _reject(
+        self,
+        record: SourceRecord,
+        rec: Reconciliation,
+        reason: str,
+        message: str | None,
+        original: Any,
+        event_id: str | None = None,
+    ) -> None:
         rec.reject(reason)
-        self.dead_letter.write(source=record.source, position=record.position, reason=reason,
-                               message=message, record=original)
+        self.dead_letter.write(
+            source=record.source,
+            position=record.position,
+            reason=reason,
+            message=message,
+            record=original,
+        )
         self._note(record, Outcome("rejected", event_id, reason, message))
 
     def _events(self, records: Iterable[SourceRecord], rec: Reconciliation) -> Iterator[Item]:
@@ -537,8 +675,7 @@ class Loader:
         for record in records:
             rec.seen()
             if record.error or record.data is None:
-                self._reject(record, rec, record.error or "unreadable", record.message,
-                             record.raw)
+                self._reject(record, rec, record.error or "unreadable", record.message, record.raw)
                 continue
             try:
                 raw = self.adapter(record.data) if self.adapter else record.data
@@ -557,8 +694,9 @@ class Loader:
         if group:
             yield from self._flush(group, rec)
 
-    def _flush(self, group: list[tuple[SourceRecord, Mapping[str, Any]]], rec: Reconciliation
-               ) -> Iterator[Item]:
+    def _flush(
+        self, group: list[tuple[SourceRecord, Mapping[str, Any]]], rec: Reconciliation
+    ) -> Iterator[Item]:
         unique: dict[Any, tuple[SourceRecord, Mapping[str, Any]]] = {}
         for record, raw in group:
             eid = raw.get("event_id") if isinstance(raw, Mapping) else None
@@ -582,8 +720,9 @@ class Loader:
                         self._parse(raw)
                         good.append((record, raw))
                     except EventRejected as exc:
-                        self._reject(record, rec, exc.reason, exc.message, record.data,
-                                     exc.event_id)
+                        self._reject(
+                            record, rec, exc.reason, exc.message, record.data, exc.event_id
+                        )
                 if 1 < len(good) < len(members):
                     yield from self._flush(good, rec)
                     return
@@ -594,8 +733,9 @@ class Loader:
             except EventRejected as exc:
                 self._reject(record, rec, exc.reason, exc.message, record.data, exc.event_id)
 
-    def load(self, records: Iterable[SourceRecord],
-             progress: Callable[[int], None] | None = None) -> LoadResult:
+    def load(
+        self, records: Iterable[SourceRecord], progress: Callable[[int], None] | None = None
+    ) -> LoadResult:
         """Parse in a second thread while this one writes: the store's replies release the GIL,
         so reading and validating the next batch overlaps with storing this one."""
         rec = Reconciliation()
@@ -652,9 +792,12 @@ class Loader:
         crash, or again) writes the same marks, so this needs no atomicity with the batches."""
         rows = [{"id": eid, "fields": fields} for eid, fields in scan.marks().items()]
         if rows:
-            self.store.write_rows(self.q.mark_outliers, rows,
-                                  {"fields": list(OUTLIER_FIELDS), "rule": OUTLIER_RULE},
-                                  batch_size=self.batch_size)
+            self.store.write_rows(
+                self.q.mark_outliers,
+                rows,
+                {"fields": list(OUTLIER_FIELDS), "rule": OUTLIER_RULE},
+                batch_size=self.batch_size,
+            )
         return len(rows)
 
     def _note(self, record: SourceRecord, outcome: Outcome) -> None:
@@ -670,8 +813,7 @@ class Loader:
             except queue.Full:
                 continue
 
-    def _policy(self, events: list[Event], synthesized: list[Event]
-                ) -> dict[str, tuple[str, str]]:
+    def _policy(self, events: list[Event], synthesized: list[Event]) -> dict[str, tuple[str, str]]:
         """Which events the privacy policy refuses, with the reason: any event of an erased
         subject (the suppression list), and behavioural events of an owner whose analytics
         consent is not in force once this batch's own consent events are applied."""
@@ -683,24 +825,37 @@ class Loader:
                 if e.anonymous_id:
                     subjects.append(identity_id(e.anonymous_id))
                 if any(subject_hash(key, x) in self._suppressed for x in subjects):
-                    refused[e.event_id] = ("erased_subject",
-                                           "this subject was erased; its events are refused")
-        behavioural = [e for e in events
-                       if isinstance(e, BEHAVIOURAL) and e.event_id not in refused]
+                    refused[e.event_id] = (
+                        "erased_subject",
+                        "this subject was erased; its events are refused",
+                    )
+        behavioural = [
+            e for e in events if isinstance(e, BEHAVIOURAL) and e.event_id not in refused
+        ]
         if not behavioural:
             return refused
         customers = sorted({e.customer_id for e in behavioural if e.customer_id})
         anons = sorted({identity_id(e.anonymous_id) for e in behavioural if e.anonymous_id})
         history: dict[str, list[ConsentRecord]] = {}
-        for row in self.store.read(self.q.owner_consents, {
-                "customers": customers, "identities": anons, "purpose": "analytics"}):
+        for row in self.store.read(
+            self.q.owner_consents,
+            {"customers": customers, "identities": anons, "purpose": "analytics"},
+        ):
             history.setdefault(row["owner"], []).extend(
-                ConsentRecord.model_validate(r) for r in row["consents"] or [])
+                ConsentRecord.model_validate(r) for r in row["consents"] or []
+            )
         for c in [*synthesized, *events]:
-            if isinstance(c, ConsentChanged) and c.purpose == "analytics" \
-                    and c.event_id not in refused:
-                record = ConsentRecord(purpose="analytics", granted=c.granted,
-                                       at=epoch_ms(c.timestamp), source=c.source)
+            if (
+                isinstance(c, ConsentChanged)
+                and c.purpose == "analytics"
+                and c.event_id not in refused
+            ):
+                record = ConsentRecord(
+                    purpose="analytics",
+                    granted=c.granted,
+                    at=epoch_ms(c.timestamp),
+                    source=c.source,
+                )
                 for owner in _owner_keys(c):
                     history.setdefault(owner, []).append(record)
         # an event carrying both ids links them within this batch too
@@ -717,8 +872,10 @@ class Loader:
             records = [r for owner in sorted(owners) for r in history.get(owner, [])]
             decided = in_force(records).get("analytics")
             if not (decided.granted if decided is not None else default):
-                refused[e.event_id] = ("no_analytics_consent",
-                                       "behavioural events need analytics consent in force")
+                refused[e.event_id] = (
+                    "no_analytics_consent",
+                    "behavioural events need analytics consent in force",
+                )
         return refused
 
     def _write(self, batch: list[Item], rec: Reconciliation, pipe: _Pipeline) -> None:
@@ -753,8 +910,12 @@ class Loader:
                 extra.pop(eid, None)
         # the consent check reads stored consents and links: when the batch in flight records
         # a consent or a link for an owner this batch tracks, wait until it is stored
-        tracked = {f"k:{o}" for _, e in candidates.values() if isinstance(e, BEHAVIOURAL)
-                   for o in _owner_keys(e)}
+        tracked = {
+            f"k:{o}"
+            for _, e in candidates.values()
+            if isinstance(e, BEHAVIOURAL)
+            for o in _owner_keys(e)
+        }
         pipe.land_if_touching(tracked)
         refused = self._policy([e for _, e in candidates.values()], list(extra.values()))
         fresh: dict[str, Event] = {}
@@ -776,19 +937,29 @@ class Loader:
             return
         sessions = sorted({e.session_id for e in events if e.session_id})
         anon = sorted({identity_id(e.anonymous_id) for e in events if e.anonymous_id})
-        loyal = sorted({e.customer_id for e in events
-                        if isinstance(e, LoyaltyUpdated) and e.customer_id})
-        keys = {*(f"s:{x}" for x in sessions), *(f"i:{x}" for x in anon),
-                *(f"c:{x}" for x in loyal),
-                # owners whose consent or id link this batch records (see the consent check)
-                *(f"k:{o}" for e in events
-                  if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
-                  for o in _owner_keys(e))}
+        loyal = sorted(
+            {e.customer_id for e in events if isinstance(e, LoyaltyUpdated) and e.customer_id}
+        )
+        keys = {
+            *(f"s:{x}" for x in sessions),
+            *(f"i:{x}" for x in anon),
+            *(f"c:{x}" for x in loyal),
+            # owners whose consent or id link this batch records (see the consent check)
+            *(
+                f"k:{o}"
+                for e in events
+                if isinstance(e, ConsentChanged) or (e.customer_id and e.anonymous_id)
+                for o in _owner_keys(e)
+            ),
+        }
         pipe.land_if_touching(keys)
         chains = self.store.read(q.session_chains, {"sessions": sessions}) if sessions else []
         idents = self.store.read(q.identity_state, {"identities": anon}) if anon else []
         tiers = self.store.read(q.customer_tiers, {"customers": loyal}) if loyal else []
         pipe.start_pending()  # this batch's reads are done: store `pending` while planning it
         params = Planner(events, chains, idents, tiers, keep_text=self.keep_text).plan()
-        pipe.pending = _InFlight(self.store.prepare_write(q.ingest_batch, params),
-                                 frozenset(e.event_id for e in events), frozenset(keys))
+        pipe.pending = _InFlight(
+            self.store.prepare_write(q.ingest_batch, params),
+            frozenset(e.event_id for e in events),
+            frozenset(keys),
+        )

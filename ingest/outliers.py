@@ -83,8 +83,7 @@ class OutlierScan:
         flagged: dict[str, set[str]] = defaultdict(set)
         for key, values in self._values.items():
             owners = self._owners[key]
-            for owner, flag in zip(owners, flag_outliers(values, "iqr", k=TUKEY_K),
-                                   strict=True):
+            for owner, flag in zip(owners, flag_outliers(values, "iqr", k=TUKEY_K), strict=True):
                 if flag:
                     flagged[owner].add(key[1])
         return {eid: [f for f in FIELDS if f in names] for eid, names in sorted(flagged.items())}

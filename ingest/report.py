@@ -19,6 +19,7 @@ from graph.settings import Settings
 
 _LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
+
 class ReconciliationError(CkgError):
     """The counts of a run do not add up: a record was lost or counted twice."""
 

@@ -20,8 +20,13 @@ from ingest.sources import SourceRecord, read_csv, read_jsonl
 
 Format = Literal["jsonl", "csv", "online-retail", "eshop-clickstream"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "online-retail", "eshop-clickstream")
-PURPOSES: tuple[Purpose, ...] = ("personalization", "analytics", "marketing", "profiling",
-                                 "sale_of_data")
+PURPOSES: tuple[Purpose, ...] = (
+    "personalization",
+    "analytics",
+    "marketing",
+    "profiling",
+    "sale_of_data",
+)
 # What the bundled datasets' shoppers are taken to have agreed to (see README, "Consent").
 DATASET_CONSENT: dict[str, tuple[Purpose, ...]] = {
     "online-retail": ("personalization", "analytics"),
@@ -63,8 +68,9 @@ def parse_consent(text: str | None, fmt: Format) -> tuple[Purpose, ...]:
     return tuple(out)
 
 
-def consent_synthesizer(purposes: tuple[Purpose, ...], source: str
-                        ) -> Callable[[Event], list[Event]] | None:
+def consent_synthesizer(
+    purposes: tuple[Purpose, ...], source: str
+) -> Callable[[Event], list[Event]] | None:
     """Import consent as consent events, one per owner and purpose, with deterministic ids."""
     if not purposes:
         return None
@@ -124,10 +130,17 @@ def ingest_lock(store: Store) -> Iterator[None]:
         yield
 
 
-def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
-                consent: str | None = None, dead_letter: Path | None = None,
-                batch_size: int | None = None, keep_text: bool = False,
-                progress: Callable[[int], None] | None = None) -> tuple[LoadResult, Path]:
+def ingest_file(
+    store: Store,
+    path: Path,
+    *,
+    fmt: Format | None = None,
+    consent: str | None = None,
+    dead_letter: Path | None = None,
+    batch_size: int | None = None,
+    keep_text: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[LoadResult, Path]:
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}")
@@ -136,10 +149,16 @@ def ingest_file(store: Store, path: Path, *, fmt: Format | None = None,
     stem = path.name.split(".")[0]
     dl_path = dead_letter or dead_letter_path(store.settings, stem)
     with ingest_lock(store), DeadLetter(dl_path) as dl, collector_paused():
-        loader = Loader(store, dl, batch_size=batch_size or store.settings.ingest_batch_size,
-                        keep_text=keep_text, adapter=adapter,
-                        synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
-                        grouping=grouping, mark_outliers=True)
+        loader = Loader(
+            store,
+            dl,
+            batch_size=batch_size or store.settings.ingest_batch_size,
+            keep_text=keep_text,
+            adapter=adapter,
+            synthesize=consent_synthesizer(purposes, f"import:{fmt}"),
+            grouping=grouping,
+            mark_outliers=True,
+        )
         result = loader.load(records(path, fmt), progress=progress)
     store.checkpoint()
     return result, dl_path

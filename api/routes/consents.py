@@ -34,40 +34,67 @@ class ConsentHistoryPublic(BaseModel):
 
 class ConsentUpdate(BaseModel):
     consents: dict[Purpose, bool] = Field(min_length=1, description="Purpose -> granted.")
-    source: str = Field(min_length=1, max_length=100, pattern=r"^[\w:./-]+$",
-                        description="Where the decision was collected, e.g. web-banner.")
+    source: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\w:./-]+$",
+        description="Where the decision was collected, e.g. web-banner.",
+    )
 
 
-@router.get("/{customer_id}/consents", response_model=ConsentStatePublic,
-            responses={404: {"description": "Unknown customer (customer_not_found)."}})
-def get_consents(customer_id: PathId, request: Request, store: StoreDep,
-                 settings: SettingsDep, _key: ReadKey) -> ConsentStatePublic:
+@router.get(
+    "/{customer_id}/consents",
+    response_model=ConsentStatePublic,
+    responses={404: {"description": "Unknown customer (customer_not_found)."}},
+)
+def get_consents(
+    customer_id: PathId, request: Request, store: StoreDep, settings: SettingsDep, _key: ReadKey
+) -> ConsentStatePublic:
     """Per purpose, the decision in force (or the default, marked `default: true`)."""
     q: Queries = request.app.state.queries
     history = consent_history(store, q, customer_id)
-    return ConsentStatePublic(customer_id=customer_id,
-                              consents=consent_state(history, settings.consent_defaults))
+    return ConsentStatePublic(
+        customer_id=customer_id, consents=consent_state(history, settings.consent_defaults)
+    )
 
 
-@router.put("/{customer_id}/consents", response_model=ConsentStatePublic,
-            responses={404: {"description": "Unknown customer (customer_not_found)."}})
-def put_consents(customer_id: PathId, body: ConsentUpdate, request: Request, store: StoreDep,
-                 settings: SettingsDep, key: WriteKey) -> ConsentStatePublic:
+@router.put(
+    "/{customer_id}/consents",
+    response_model=ConsentStatePublic,
+    responses={404: {"description": "Unknown customer (customer_not_found)."}},
+)
+def put_consents(
+    customer_id: PathId,
+    body: ConsentUpdate,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    key: WriteKey,
+) -> ConsentStatePublic:
     """Record decisions (appended to the history); they apply from the next read."""
     q: Queries = request.app.state.queries
     record_consents(store, q, customer_id, body.consents, f"{body.source} (key {key.name})")
     history = consent_history(store, q, customer_id)
-    return ConsentStatePublic(customer_id=customer_id,
-                              consents=consent_state(history, settings.consent_defaults))
+    return ConsentStatePublic(
+        customer_id=customer_id, consents=consent_state(history, settings.consent_defaults)
+    )
 
 
-@router.get("/{customer_id}/consents/history", response_model=ConsentHistoryPublic,
-            responses={404: {"description": "Unknown customer (customer_not_found)."}})
-def get_consent_history(customer_id: PathId, request: Request, store: StoreDep,
-                        _key: AdminKey) -> ConsentHistoryPublic:
+@router.get(
+    "/{customer_id}/consents/history",
+    response_model=ConsentHistoryPublic,
+    responses={404: {"description": "Unknown customer (customer_not_found)."}},
+)
+def get_consent_history(
+    customer_id: PathId, request: Request, store: StoreDep, _key: AdminKey
+) -> ConsentHistoryPublic:
     """Every decision ever recorded, oldest first, with its source and time."""
     q: Queries = request.app.state.queries
     history = consent_history(store, q, customer_id)
-    return ConsentHistoryPublic(customer_id=customer_id, history=[
-        ConsentPublic(purpose=r.purpose, granted=r.granted, at=iso(r.at) or "", source=r.source)
-        for r in history])
+    return ConsentHistoryPublic(
+        customer_id=customer_id,
+        history=[
+            ConsentPublic(purpose=r.purpose, granted=r.granted, at=iso(r.at) or "", source=r.source)
+            for r in history
+        ],
+    )

@@ -49,13 +49,21 @@ class EventBatchPublic(BaseModel):
     "",
     response_model=EventBatchPublic,
     responses={
-        422: {"model": EventBatchPublic,
-              "description": "Some items were rejected; the others are stored."},
+        422: {
+            "model": EventBatchPublic,
+            "description": "Some items were rejected; the others are stored.",
+        },
         413: {"description": "Too many events or too large a body."},
     },
 )
-def post_events(body: EventBatchCreate, request: Request, response: Response, store: StoreDep,
-                settings: SettingsDep, key: IngestKey) -> EventBatchPublic:
+def post_events(
+    body: EventBatchCreate,
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    key: IngestKey,
+) -> EventBatchPublic:
     """Store a batch of events; idempotent by `event_id`."""
     if len(body.events) > settings.api_max_events:
         raise PayloadTooLarge(f"at most {settings.api_max_events} events per request")
@@ -69,11 +77,13 @@ def post_events(body: EventBatchCreate, request: Request, response: Response, st
         result = Loader(store, dl, batch_size=len(records), record_outcomes=True).load(records)
     rec = result.reconciliation
     items = [
-        EventResultPublic(index=i, status=o.status, event_id=o.event_id, reason=o.reason,
-                          message=o.message)
+        EventResultPublic(
+            index=i, status=o.status, event_id=o.event_id, reason=o.reason, message=o.message
+        )
         for i, o in sorted(result.outcomes.items())
     ]
     if rec.rejected:
         response.status_code = 422
-    return EventBatchPublic(accepted=rec.accepted, duplicates=rec.duplicates,
-                            rejected=rec.rejected, items=items)
+    return EventBatchPublic(
+        accepted=rec.accepted, duplicates=rec.duplicates, rejected=rec.rejected, items=items
+    )

@@ -20,15 +20,20 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
 K = Annotated[int, Query(ge=1, le=100, description="How many items.")]
-CategoryFilter = Annotated[str | None, Query(
-    description="Restrict the popularity fallback to one category.")]
+CategoryFilter = Annotated[
+    str | None, Query(description="Restrict the popularity fallback to one category.")
+]
 
 
 @router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
 def customer_recommendations(
-    customer_id: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10,
-    include_purchased: Annotated[bool, Query(
-        description="Also recommend products the customer already bought.")] = False,
+    customer_id: PathId,
+    store: StoreDep,
+    _key: ChatbotKey,
+    k: K = 10,
+    include_purchased: Annotated[
+        bool, Query(description="Also recommend products the customer already bought.")
+    ] = False,
     category: CategoryFilter = None,
 ) -> RecommendationsPublic:
     """Products for a customer, each with the graph path that explains it."""
@@ -36,14 +41,20 @@ def customer_recommendations(
 
 
 @router.get("/sessions/{session_id}/recommendations", response_model=RecommendationsPublic)
-def session_recommendations(session_id: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10,
-                            category: CategoryFilter = None) -> RecommendationsPublic:
+def session_recommendations(
+    session_id: PathId,
+    store: StoreDep,
+    _key: ChatbotKey,
+    k: K = 10,
+    category: CategoryFilter = None,
+) -> RecommendationsPublic:
     """Products for a live session, from what it is viewing now."""
     return serving.for_session(store, session_id, k, category)
 
 
 @router.get("/products/{sku}/similar", response_model=RecommendationsPublic)
-def similar_products(sku: PathId, store: StoreDep, _key: ChatbotKey,
-                     k: K = 10) -> RecommendationsPublic:
+def similar_products(
+    sku: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10
+) -> RecommendationsPublic:
     """A product's nearest products by the promoted model (category fallback)."""
     return serving.similar_products(store, sku, k)

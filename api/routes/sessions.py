@@ -25,13 +25,12 @@ class ContextQuery(BaseModel):
 
     format: Literal["json", "text"] = "json"
     max_tokens: int = Field(default=400, ge=16, le=8192, description="Budget for format=text.")
-    device: DeviceName | None = Field(default=None,
-                                      description="Overrides the session's device.")
+    device: DeviceName | None = Field(default=None, description="Overrides the session's device.")
     verbosity: Verbosity | None = None
     tz: str | None = Field(default=None, max_length=64, description="IANA time zone.")
     at: datetime | None = Field(
-        default=None, description="Evaluate as of this instant (ISO 8601 with offset); "
-                                  "default now.")
+        default=None, description="Evaluate as of this instant (ISO 8601 with offset); default now."
+    )
 
 
 async def session_context(request: Request) -> Response:
@@ -53,16 +52,23 @@ async def session_context(request: Request) -> Response:
     now_ms = int((at.timestamp() if at is not None else time.time()) * 1000)
     q: Queries = request.app.state.queries
     popular: Popular = request.app.state.popular
-    rows = await store.aread(q.session_context, {"session_id": session_id,
-                                                 "purpose": "personalization", "recs": 20})
+    rows = await store.aread(
+        q.session_context, {"session_id": session_id, "purpose": "personalization", "recs": 20}
+    )
     top = await popular.top(20)
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
     ctx = build_context(
-        SessionContextRecord.model_validate(rows[0]), rules=request.app.state.rules,
-        purpose="personalization", now_ms=now_ms,
-        popular=top, tz=tz, default_tz=settings.default_timezone, device=params.device,
-        verbosity=params.verbosity)
+        SessionContextRecord.model_validate(rows[0]),
+        rules=request.app.state.rules,
+        purpose="personalization",
+        now_ms=now_ms,
+        popular=top,
+        tz=tz,
+        default_tz=settings.default_timezone,
+        device=params.device,
+        verbosity=params.verbosity,
+    )
     if format == "text":
         return PlainTextResponse(context_text(ctx, max_tokens))
     # already a validated ContextPublic: serialise once instead of re-validating it
@@ -70,11 +76,16 @@ async def session_context(request: Request) -> Response:
 
 
 router.add_api_route(
-    "/{session_id}/context", session_context, methods=["GET"], route_class_override=DirectRoute,
+    "/{session_id}/context",
+    session_context,
+    methods=["GET"],
+    route_class_override=DirectRoute,
     response_model=ContextPublic,
     responses={
-        200: {"content": {"text/plain": {}},
-              "description": "JSON, or with format=text a prompt snippet within max_tokens."},
+        200: {
+            "content": {"text/plain": {}},
+            "description": "JSON, or with format=text a prompt snippet within max_tokens.",
+        },
         404: {"description": "Unknown session (reason session_not_found)."},
         503: {"description": "Store unavailable; retry after the Retry-After seconds."},
     },

@@ -24,22 +24,40 @@ from graph.settings import Settings
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 NASTY = [
-    "sess-A", "cust-1", "' OR 1=1 //", "x}) DETACH DELETE n //", "*3\r\n$8\r\nFLUSHALL\r\n",
-    "GRAPH.DELETE ckg", "\x00", " padded ", "a" * 300, "%00", "../../etc/passwd", "ü❤",
+    "sess-A",
+    "cust-1",
+    "' OR 1=1 //",
+    "x}) DETACH DELETE n //",
+    "*3\r\n$8\r\nFLUSHALL\r\n",
+    "GRAPH.DELETE ckg",
+    "\x00",
+    " padded ",
+    "a" * 300,
+    "%00",
+    "../../etc/passwd",
+    "ü❤",
 ]
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path
-           ) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    s = Settings(data_dir=_isolated_env, graph_name="fuzz", api_keys_file=tmp / "keys.json",
-                 api_max_events=50)
+    s = Settings(
+        data_dir=_isolated_env,
+        graph_name="fuzz",
+        api_keys_file=tmp / "keys.json",
+        api_max_events=50,
+    )
     keys = {"all": create_key(s.api_keys_file, "all", list(SCOPES))}
     with TestClient(create_app(s), raise_server_exceptions=False) as c:
         events = [json.loads(line) for line in SMALL.read_text().splitlines()]
-        r = c.post("/v1/events", json={"events": events},
-                   headers={"Authorization": f"Bearer {keys['all']}"})
+        r = c.post(
+            "/v1/events",
+            json={"events": events},
+            headers={"Authorization": f"Bearer {keys['all']}"},
+        )
         assert r.status_code == 200, r.text
         yield c, keys
 
@@ -47,18 +65,39 @@ def client(tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path
 # the client is built once per module on purpose: it holds the loaded store
 FIXTURE = [HealthCheck.function_scoped_fixture]
 ids = st.one_of(st.sampled_from(NASTY), st.text(min_size=1, max_size=40))
-scalars = st.one_of(st.text(max_size=30), st.integers(-10**12, 10**12).map(str),
-                    st.sampled_from(["text", "json", "mobile", "Europe/Paris", "2011-12-01",
-                                     "2011-12-01T10:00:00+01:00", "-1", "1e309", "nan"]))
+scalars = st.one_of(
+    st.text(max_size=30),
+    st.integers(-(10**12), 10**12).map(str),
+    st.sampled_from(
+        [
+            "text",
+            "json",
+            "mobile",
+            "Europe/Paris",
+            "2011-12-01",
+            "2011-12-01T10:00:00+01:00",
+            "-1",
+            "1e309",
+            "nan",
+        ]
+    ),
+)
 params = st.dictionaries(
-    st.sampled_from(["format", "max_tokens", "device", "verbosity", "tz", "at", "purpose",
-                     "x"]), scalars, max_size=5)
+    st.sampled_from(["format", "max_tokens", "device", "verbosity", "tz", "at", "purpose", "x"]),
+    scalars,
+    max_size=5,
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                               max_size=4),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 def _get_routes(c: TestClient) -> list[str]:
@@ -68,8 +107,9 @@ def _get_routes(c: TestClient) -> list[str]:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=FIXTURE)
 @given(data=st.data())
-def test_get_routes_never_5xx(client: tuple[TestClient, dict[str, str]], data: st.DataObject
-                              ) -> None:
+def test_get_routes_never_5xx(
+    client: tuple[TestClient, dict[str, str]], data: st.DataObject
+) -> None:
     c, keys = client
     route = data.draw(st.sampled_from(_get_routes(c)))
     path = route
@@ -84,11 +124,36 @@ def test_get_routes_never_5xx(client: tuple[TestClient, dict[str, str]], data: s
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE)
-@given(body=st.one_of(json_values, st.fixed_dictionaries(
-    {"events": st.lists(st.dictionaries(
-        st.sampled_from(["type", "event_id", "customer_id", "session_id", "timestamp",
-                         "product_id", "qty", "lines", "granted", "purpose"]),
-        json_values, max_size=8), max_size=5)})))
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "events": st.lists(
+                    st.dictionaries(
+                        st.sampled_from(
+                            [
+                                "type",
+                                "event_id",
+                                "customer_id",
+                                "session_id",
+                                "timestamp",
+                                "product_id",
+                                "qty",
+                                "lines",
+                                "granted",
+                                "purpose",
+                            ]
+                        ),
+                        json_values,
+                        max_size=8,
+                    ),
+                    max_size=5,
+                )
+            }
+        ),
+    )
+)
 def test_post_events_never_5xx(client: tuple[TestClient, dict[str, str]], body: Any) -> None:
     c, keys = client
     r = c.post("/v1/events", json=body, headers={"Authorization": f"Bearer {keys['all']}"})

@@ -33,48 +33,96 @@ class Api:
         self.client, self.keys = client, keys
 
     def load(self, *events: dict[str, Any]) -> None:
-        r = self.client.post("/v1/events", json={"events": list(events)},
-                             headers=self.auth("ingest:write"))
+        r = self.client.post(
+            "/v1/events", json={"events": list(events)}, headers=self.auth("ingest:write")
+        )
         assert r.status_code == 200, r.text
 
     def auth(self, scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[scope]}"}
 
     def context(self, session: str, **params: Any) -> Any:
-        r = self.client.get(f"/v1/sessions/{session}/context", params=params,
-                            headers=self.auth("chatbot:read"))
+        r = self.client.get(
+            f"/v1/sessions/{session}/context", params=params, headers=self.auth("chatbot:read")
+        )
         assert r.status_code == 200, r.text
         return r.json() if params.get("format") != "text" else r.text
 
 
 @pytest.fixture
 def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(data_dir=_isolated_env, graph_name=f"ctx_{tmp_path.name[-12:]}",
-                        api_keys_file=tmp_path / "keys.json")
+    settings = Settings(
+        data_dir=_isolated_env,
+        graph_name=f"ctx_{tmp_path.name[-12:]}",
+        api_keys_file=tmp_path / "keys.json",
+    )
     keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
     with TestClient(create_app(settings)) as client:
         yield Api(client, keys)
 
 
-def consent(who: dict[str, str], granted: bool, ts: str, purpose: str = "personalization"
-            ) -> dict[str, Any]:
+def consent(
+    who: dict[str, str], granted: bool, ts: str, purpose: str = "personalization"
+) -> dict[str, Any]:
     return ev("consent_changed", ts, purpose=purpose, granted=granted, source="test", **who)
 
 
-def browsing(who: dict[str, str], session: str, device: str = "desktop",
-             day: str = "2011-12-01", views: int = 5) -> list[dict[str, Any]]:
+def browsing(
+    who: dict[str, str],
+    session: str,
+    device: str = "desktop",
+    day: str = "2011-12-01",
+    views: int = 5,
+) -> list[dict[str, Any]]:
     """A session of views, a search, a cart line and a chat turn, after the analytics consent
     that lets ingestion store behaviour (personalization is each test's business)."""
     out = [consent(who, True, f"{day}T08:00:00Z", purpose="analytics")]
-    out += [ev("product_view", f"{day}T09:{i:02d}:00Z", session_id=session, device=device,
-              product_id=f"p{i}", dwell_ms=1000 * (i + 1), **who)
-           for i in range(views)]
-    out.append(ev("search", f"{day}T09:30:00Z", session_id=session, device=device,
-                  query="red lantern", **who))
-    out.append(ev("add_to_cart", f"{day}T09:31:00Z", session_id=session, device=device,
-                  product_id="p1", qty=2, unit_price=4.5, currency="GBP", **who))
-    out.append(ev("chat_turn", f"{day}T09:32:00Z", session_id=session, channel="chat",
-                  device=device, intent="delivery_time", **who))
+    out += [
+        ev(
+            "product_view",
+            f"{day}T09:{i:02d}:00Z",
+            session_id=session,
+            device=device,
+            product_id=f"p{i}",
+            dwell_ms=1000 * (i + 1),
+            **who,
+        )
+        for i in range(views)
+    ]
+    out.append(
+        ev(
+            "search",
+            f"{day}T09:30:00Z",
+            session_id=session,
+            device=device,
+            query="red lantern",
+            **who,
+        )
+    )
+    out.append(
+        ev(
+            "add_to_cart",
+            f"{day}T09:31:00Z",
+            session_id=session,
+            device=device,
+            product_id="p1",
+            qty=2,
+            unit_price=4.5,
+            currency="GBP",
+            **who,
+        )
+    )
+    out.append(
+        ev(
+            "chat_turn",
+            f"{day}T09:32:00Z",
+            session_id=session,
+            channel="chat",
+            device=device,
+            intent="delivery_time",
+            **who,
+        )
+    )
     return out
 
 
@@ -97,8 +145,13 @@ def test_identified_with_consent_gets_everything(api: Api) -> None:
     assert cart["idle_minutes"] == 9.0
     assert ctx["consents"] == [
         {"purpose": "analytics", "granted": True, "at": "2011-12-01T08:00:00Z", "source": "test"},
-        {"purpose": "personalization", "granted": True, "at": "2011-11-01T00:00:00Z",
-         "source": "test"}]
+        {
+            "purpose": "personalization",
+            "granted": True,
+            "at": "2011-11-01T00:00:00Z",
+            "source": "test",
+        },
+    ]
     assert ctx["purpose"] == "personalization"
 
 
@@ -140,8 +193,16 @@ def test_anonymous_session_switches_to_the_customer_once_identified(api: Api) ->
     assert ctx["personalized"] is True  # the visitor's own consent
     assert len(ctx["session"]["views"]) == 5
     # the visitor logs in: an event carrying both ids links the history
-    api.load(ev("page_view", "2011-12-01T09:50:00Z", session_id="s-anon", url="/account",
-                anonymous_id="visitor-7", customer_id="c-9"))
+    api.load(
+        ev(
+            "page_view",
+            "2011-12-01T09:50:00Z",
+            session_id="s-anon",
+            url="/account",
+            anonymous_id="visitor-7",
+            customer_id="c-9",
+        )
+    )
     ctx = api.context("s-anon")
     assert ctx["anonymous"] is False and ctx["customer_id"] == "c-9"
     assert ctx["personalized"] is True  # consent given before login still applies
@@ -150,9 +211,11 @@ def test_anonymous_session_switches_to_the_customer_once_identified(api: Api) ->
 
 
 def test_device_variants_and_verbosity(api: Api) -> None:
-    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"),
-             *browsing(CUST, "s-mobile", device="mobile", views=6),
-             *browsing(CUST, "s-desk", device="desktop", day="2011-12-02", views=6))
+    api.load(
+        consent(CUST, True, "2011-11-01T00:00:00Z"),
+        *browsing(CUST, "s-mobile", device="mobile", views=6),
+        *browsing(CUST, "s-desk", device="desktop", day="2011-12-02", views=6),
+    )
     mobile = api.context("s-mobile")
     desktop = api.context("s-desk")
     assert (mobile["verbosity"], len(mobile["session"]["views"])) == ("concise", 3)
@@ -162,7 +225,8 @@ def test_device_variants_and_verbosity(api: Api) -> None:
     assert forced["verbosity"] == "concise" and forced["session"]["device"] == "mobile"
     assert api.context("s-mobile", verbosity="full")["verbosity"] == "full"
     assert len(api.context("s-mobile", format="text")) < len(
-        api.context("s-mobile", format="text", verbosity="full"))
+        api.context("s-mobile", format="text", verbosity="full")
+    )
 
 
 def test_triggers_and_temporal_context(api: Api) -> None:
@@ -179,25 +243,45 @@ def test_triggers_and_temporal_context(api: Api) -> None:
     assert "2 item(s) worth 9" in ctx["triggers"][0]["say"]
     assert ctx["customer"]["tier"] == "Gold" and ctx["customer"]["sessions"] == 2
     t = ctx["temporal"]
-    assert (t["timezone"], t["timezone_source"], t["season"]) == ("Europe/London", "request",
-                                                                 "winter")
+    assert (t["timezone"], t["timezone_source"], t["season"]) == (
+        "Europe/London",
+        "request",
+        "winter",
+    )
     assert (t["weekday"], t["part_of_day"], t["local_time"]) == (
-        "thursday", "morning", "2011-12-01T11:00+00:00")
+        "thursday",
+        "morning",
+        "2011-12-01T11:00+00:00",
+    )
     assert [p["id"] for p in t["promotions"]] == ["free-delivery", "christmas-shop-2011"]
     tokyo = api.context("s-new", at="2011-12-01T11:00:00Z", tz="Asia/Tokyo")["temporal"]
     assert (tokyo["local_time"], tokyo["part_of_day"]) == ("2011-12-01T20:00+09:00", "evening")
     # before the cart goes idle there is no reminder; a first visit says so
-    api.load(consent({"customer_id": "c-new"}, True, "2011-01-01T00:00:00Z"),
-             *browsing({"customer_id": "c-new"}, "s-first"))
+    api.load(
+        consent({"customer_id": "c-new"}, True, "2011-01-01T00:00:00Z"),
+        *browsing({"customer_id": "c-new"}, "s-first"),
+    )
     first = api.context("s-first", at="2011-12-01T09:35:00Z")
     assert [t["id"] for t in first["triggers"]] == ["first_visit"]
 
 
 def test_recommendations_fall_back_to_popular_products(api: Api) -> None:
     buyers = [{"customer_id": f"b{i}"} for i in range(3)]
-    api.load(*[ev("purchase", "2011-11-30T10:00:00Z", session_id=f"buy{i}", order_id=f"o{i}",
-                  lines=[{"product_id": "hit", "qty": 1, "unit_price": 2.0, "name": "HIT MUG"}],
-                  amount=2.0, currency="GBP", **b) for i, b in enumerate(buyers)])
+    api.load(
+        *[
+            ev(
+                "purchase",
+                "2011-11-30T10:00:00Z",
+                session_id=f"buy{i}",
+                order_id=f"o{i}",
+                lines=[{"product_id": "hit", "qty": 1, "unit_price": 2.0, "name": "HIT MUG"}],
+                amount=2.0,
+                currency="GBP",
+                **b,
+            )
+            for i, b in enumerate(buyers)
+        ]
+    )
     api.load(*browsing(CUST, "s-1"))
     recs = api.context("s-1")["recommendations"]
     assert recs and recs[0]["product_id"] == "hit" and recs[0]["source"] == "popular"
@@ -215,17 +299,27 @@ def test_text_never_exceeds_the_token_budget(api: Api, budget: int) -> None:
 
 
 def test_customer_profile(api: Api) -> None:
-    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"),
-             ev("purchase", "2011-11-30T10:00:00Z", session_id="b", order_id="o1",
-                lines=[{"product_id": "x", "qty": 3, "unit_price": 2.5}], amount=7.5,
-                currency="GBP", **CUST))
+    api.load(
+        consent(CUST, True, "2011-11-01T00:00:00Z"),
+        ev(
+            "purchase",
+            "2011-11-30T10:00:00Z",
+            session_id="b",
+            order_id="o1",
+            lines=[{"product_id": "x", "qty": 3, "unit_price": 2.5}],
+            amount=7.5,
+            currency="GBP",
+            **CUST,
+        ),
+    )
     r = api.client.get("/v1/customers/c-1", headers=api.auth("chatbot:read"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["personalized"] is True and body["profile"]["lifetime_value"] == 7.5
     assert body["profile"]["orders"] == 1 and "email" not in str(body)
-    analytics = api.client.get("/v1/customers/c-1", params={"purpose": "analytics"},
-                               headers=api.auth("analyst:read")).json()
+    analytics = api.client.get(
+        "/v1/customers/c-1", params={"purpose": "analytics"}, headers=api.auth("analyst:read")
+    ).json()
     assert analytics["personalized"] is False and analytics["profile"] is None
 
 
@@ -237,9 +331,15 @@ def test_errors(api: Api) -> None:
     r = get("/v1/customers/nope", headers=h)
     assert (r.status_code, r.json()["detail"]["reason"]) == (404, "customer_not_found")
     api.load(*browsing(CUST, "s-1"))
-    for params in ({"max_tokens": 3, "format": "text"}, {"tz": "Mars/Olympus"},
-                   {"at": "2011-12-01T10:00:00"}, {"device": "fridge"}, {"format": "xml"},
-                   {"at": "yesterday"}, {"verbosity": "loud"}):
+    for params in (
+        {"max_tokens": 3, "format": "text"},
+        {"tz": "Mars/Olympus"},
+        {"at": "2011-12-01T10:00:00"},
+        {"device": "fridge"},
+        {"format": "xml"},
+        {"at": "yesterday"},
+        {"verbosity": "loud"},
+    ):
         r = get("/v1/sessions/s-1/context", params=params, headers=h)
         assert r.status_code == 422, (params, r.text)
         assert r.json()["detail"]["reason"] in ("invalid_request", "invalid_parameter")
@@ -259,18 +359,28 @@ def test_context_route_parses_like_a_declared_route(api: Api) -> None:
     r = get("/v1/sessions/%20s-1/context", headers={"X-API-Key": key})
     assert r.status_code == 422
     assert r.json()["detail"]["errors"][0]["loc"][:2] == ["path", "session_id"]
-    r = get("/v1/sessions/s-1/context", params={"max_tokens": "many"},
-            headers={"X-API-Key": key})
+    r = get("/v1/sessions/s-1/context", params={"max_tokens": "many"}, headers={"X-API-Key": key})
     assert r.json()["detail"]["errors"][0]["loc"] == ["query", "max_tokens"]
     spec = api.client.get("/openapi.json").json()["paths"]
-    ours = {(p["in"], p["name"]): p for p in
-            spec["/v1/sessions/{session_id}/context"]["get"]["parameters"]}
-    assert set(ours) == {("path", "session_id"), ("query", "format"), ("query", "max_tokens"),
-                         ("query", "device"), ("query", "verbosity"), ("query", "tz"),
-                         ("query", "at"), ("header", "authorization"), ("header", "x-api-key")}
+    ours = {
+        (p["in"], p["name"]): p
+        for p in spec["/v1/sessions/{session_id}/context"]["get"]["parameters"]
+    }
+    assert set(ours) == {
+        ("path", "session_id"),
+        ("query", "format"),
+        ("query", "max_tokens"),
+        ("query", "device"),
+        ("query", "verbosity"),
+        ("query", "tz"),
+        ("query", "at"),
+        ("header", "authorization"),
+        ("header", "x-api-key"),
+    }
     assert ours[("query", "max_tokens")]["schema"]["maximum"] == 8192
-    declared = {(p["in"], p["name"]) for p in spec["/v1/customers/{customer_id}"]["get"]
-                ["parameters"]}
+    declared = {
+        (p["in"], p["name"]) for p in spec["/v1/customers/{customer_id}"]["get"]["parameters"]
+    }
     assert {("header", "authorization"), ("header", "x-api-key")} <= declared
 
 
@@ -284,13 +394,15 @@ ROUTES = [
 
 def test_auth_matrix(api: Api) -> None:
     api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1"))
-    body = {"events": [ev("page_view", "2011-12-01T10:00:00Z", session_id="s-1", url="/",
-                          **CUST)]}
+    body = {"events": [ev("page_view", "2011-12-01T10:00:00Z", session_id="s-1", url="/", **CUST)]}
     for method, path, allowed in ROUTES:
         kwargs: dict[str, Any] = {"json": body} if method == "POST" else {}
         for scope in [None, "bogus", *SCOPES]:
-            headers = {} if scope is None else {
-                "Authorization": f"Bearer {api.keys.get(scope, 'ckg_unknown')}"}
+            headers = (
+                {}
+                if scope is None
+                else {"Authorization": f"Bearer {api.keys.get(scope, 'ckg_unknown')}"}
+            )
             r = api.client.request(method, path, headers=headers, **kwargs)
             expected = 401 if scope not in SCOPES else 200 if scope in allowed else 403
             assert r.status_code == expected, (method, path, scope, r.text)
@@ -301,8 +413,11 @@ def test_auth_matrix(api: Api) -> None:
 
 
 def test_store_outage_is_a_503_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=0.5,
-                        api_keys_file=tmp_path / "keys.json")
+    settings = Settings(
+        neo4j_uri="bolt://127.0.0.1:9",
+        neo4j_connect_timeout_s=0.5,
+        api_keys_file=tmp_path / "keys.json",
+    )
     key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
     with TestClient(create_app(settings)) as client:
         r = client.get("/v1/sessions/s-1/context", headers={"Authorization": f"Bearer {key}"})
@@ -314,10 +429,18 @@ def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
     import hashlib
 
     secret = "ckg_from-settings-0123456789"
-    settings = Settings(data_dir=_isolated_env, graph_name="ctx_settings_keys",
-                        api_keys_file=tmp_path / "none.json",
-                        api_keys=[{"name": "env", "sha256": hashlib.sha256(
-                            secret.encode()).hexdigest(), "scopes": ["chatbot:read"]}])
+    settings = Settings(
+        data_dir=_isolated_env,
+        graph_name="ctx_settings_keys",
+        api_keys_file=tmp_path / "none.json",
+        api_keys=[
+            {
+                "name": "env",
+                "sha256": hashlib.sha256(secret.encode()).hexdigest(),
+                "scopes": ["chatbot:read"],
+            }
+        ],
+    )
     with TestClient(create_app(settings)) as client:
         h = {"Authorization": f"Bearer {secret}"}
         assert client.get("/v1/sessions/zz/context", headers=h).status_code == 404

@@ -30,14 +30,17 @@ REC_K = 12  # RECOMMENDED edges per customer in these tests (100 by default)
 
 
 @pytest.fixture(scope="module")
-def retail_store(tmp_path_factory: pytest.TempPathFactory,
-                 _isolated_env: Path) -> Iterator[Store]:
+def retail_store(tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path) -> Iterator[Store]:
     """One graph with the December 2010 sample, shared by this module's tests (loading it
     is the slow part)."""
     s = Settings(data_dir=_isolated_env, graph_name="t_embed_retail")
     store = open_store(s)
-    ingest_file(store, RETAIL_SAMPLE, fmt="online-retail",
-                dead_letter=tmp_path_factory.mktemp("dl") / "dl.jsonl")
+    ingest_file(
+        store,
+        RETAIL_SAMPLE,
+        fmt="online-retail",
+        dead_letter=tmp_path_factory.mktemp("dl") / "dl.jsonl",
+    )
     try:
         yield store
     finally:
@@ -68,8 +71,7 @@ def test_embed_twice_changes_no_count(retail_store: Store) -> None:
     assert second.model_id == first.model_id
     assert counts(retail_store) == after_first
     assert retail_store.read(get_queries().recommended_counts) == recommended
-    assert recommended == [{"model": first.model_id,
-                            "edges": after_first[1]["RECOMMENDED"]}]
+    assert recommended == [{"model": first.model_id, "edges": after_first[1]["RECOMMENDED"]}]
     assert after_first[1]["RECOMMENDED"] == first.written["recommended_created"]
     assert after_first[1]["RECOMMENDED"] >= REC_K * first.written["customers_embedded"]
     nodes, rels, similar = after_first
@@ -91,7 +93,8 @@ def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
     nodes, rels, similar = counts(retail_store)
     assert similar == [{"model": new.model_id, "edges": rels["SIMILAR"]}]
     assert retail_store.read(get_queries().recommended_counts) == [
-        {"model": new.model_id, "edges": rels["RECOMMENDED"]}]
+        {"model": new.model_id, "edges": rels["RECOMMENDED"]}
+    ]
     embedded = new.written["products_embedded"] + new.written["customers_embedded"]
     assert rels["SIMILAR"] == 3 * embedded
     promoted = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
@@ -100,15 +103,17 @@ def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
 
 
 def test_recommendation_api_is_consent_gated_and_explained(
-        retail_store: Store, tmp_path: Path, _isolated_env: Path) -> None:
+    retail_store: Store, tmp_path: Path, _isolated_env: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from api.auth import create_key
 
     promoted_model_id(retail_store)
-    settings = Settings(data_dir=_isolated_env, graph_name="t_embed_retail",
-                        api_keys_file=tmp_path / "keys.json")
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="t_embed_retail", api_keys_file=tmp_path / "keys.json"
+    )
     bot = {"X-API-Key": create_key(settings.api_keys_file, "bot", ["chatbot:read"])}
     other = {"X-API-Key": create_key(settings.api_keys_file, "x", ["ingest:write"])}
     with TestClient(create_app(settings)) as client:
@@ -129,16 +134,31 @@ def test_recommendation_api_is_consent_gated_and_explained(
             assert path[-1]["id"] == item["product_id"]
             assert item["reason"]["kind"] in REASONS
             if item["reason"]["kind"] != "popular":
-                assert path[0] == {"label": "Customer", "type": None, "id": "17850",
-                                   "name": None, "score": None}
+                assert path[0] == {
+                    "label": "Customer",
+                    "type": None,
+                    "id": "17850",
+                    "name": None,
+                    "score": None,
+                }
                 assert path[1]["type"] == "PURCHASED" and path[2]["label"] == "Product"
 
         # withdraw consent: only non-personal popularity remains
         withdraw = tmp_path / "withdraw.jsonl"
-        withdraw.write_text(json.dumps({
-            "type": "consent_changed", "event_id": "withdraw-17850", "customer_id": "17850",
-            "timestamp": "2012-01-01T00:00:00+00:00", "purpose": "personalization",
-            "granted": False, "source": "test"}) + "\n")
+        withdraw.write_text(
+            json.dumps(
+                {
+                    "type": "consent_changed",
+                    "event_id": "withdraw-17850",
+                    "customer_id": "17850",
+                    "timestamp": "2012-01-01T00:00:00+00:00",
+                    "purpose": "personalization",
+                    "granted": False,
+                    "source": "test",
+                }
+            )
+            + "\n"
+        )
         ingest_file(retail_store, withdraw, fmt="jsonl", dead_letter=tmp_path / "dl.jsonl")
         gated = client.get(url, headers=bot).json()
         assert gated["personalized"] is False
@@ -165,8 +185,14 @@ def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path:
         assert sum(r["members"] for r in mine) == buyers, kind
         assert all(r["members"] == r["size"] for r in mine)
     assert {r["name"] for r in rows if r["kind"] == "rfm"} <= {
-        "Champions", "Loyal", "Potential loyalists", "New customers", "At risk",
-        "Hibernating", "Need attention"}
+        "Champions",
+        "Loyal",
+        "Potential loyalists",
+        "New customers",
+        "At risk",
+        "Hibernating",
+        "Need attention",
+    }
     assert first["cluster_k"] >= 2
     for png in first["plots"]:
         assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -176,7 +202,8 @@ def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path:
 
 
 def test_served_recommendations_are_the_evaluated_recommender(
-        retail_store: Store, tmp_path: Path) -> None:
+    retail_store: Store, tmp_path: Path
+) -> None:
     """The API and `ckg recommend` answer with exactly the top-k of the recommender that
     `ckg evaluate` scores as "ckg" (graph_scorer + top_k), trained on the same purchases."""
     from typer.testing import CliRunner
@@ -184,8 +211,9 @@ def test_served_recommendations_are_the_evaluated_recommender(
     from api.cli import app
     from graph.settings import get_settings
 
-    report = run_embed(retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K,
-                       force=True)
+    report = run_embed(
+        retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K, force=True
+    )
     inter = load_interactions(retail_store)
     rec = graph_scorer(inter, FAST, BlendParams())  # what evaluate() builds for "ckg"
     seen = user_item(inter)
@@ -203,7 +231,8 @@ def test_served_recommendations_are_the_evaluated_recommender(
         assert all(it.reason.kind in REASONS for it in got.items)
         with_bought = serving.for_customer(retail_store, cid, 10, include_purchased=True)
         assert [it.product_id for it in with_bought.items] == [
-            inter.products[j] for j in expected_all[i]], cid
+            inter.products[j] for j in expected_all[i]
+        ], cid
 
     ids = tmp_path / "customers.txt"
     ids.write_text("\n".join(consented) + "\n")
@@ -211,8 +240,10 @@ def test_served_recommendations_are_the_evaluated_recommender(
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(
-            app, ["recommend", "--customers", str(ids), "--k", "10", "--out", str(out)],
-            env={"CKG_GRAPH_NAME": "t_embed_retail"})
+            app,
+            ["recommend", "--customers", str(ids), "--k", "10", "--out", str(out)],
+            env={"CKG_GRAPH_NAME": "t_embed_retail"},
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

@@ -112,8 +112,9 @@ def test_limits_and_validation(api: Api) -> None:
             yield b" " * 10_000
         yield b"}"
 
-    chunked = client.post("/v1/events", content=chunks(),
-                          headers={**h, "Content-Type": "application/json"})
+    chunked = client.post(
+        "/v1/events", content=chunks(), headers={**h, "Content-Type": "application/json"}
+    )
     assert chunked.status_code == 413, chunked.text
     assert chunked.json()["detail"]["reason"] == "payload_too_large"
     empty = client.post("/v1/events", json={"events": []}, headers=h)
@@ -125,12 +126,16 @@ def test_limits_and_validation(api: Api) -> None:
 
 
 def test_store_outage_is_503_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=1,
-                        api_keys_file=tmp_path / "keys.json")
+    settings = Settings(
+        neo4j_uri="bolt://127.0.0.1:9",
+        neo4j_connect_timeout_s=1,
+        api_keys_file=tmp_path / "keys.json",
+    )
     key = create_key(settings.api_keys_file, "loader", ["ingest:write"])
     with TestClient(create_app(settings)) as client:
-        r = client.post("/v1/events", json={"events": events()[:1]},
-                        headers={"Authorization": f"Bearer {key}"})
+        r = client.post(
+            "/v1/events", json={"events": events()[:1]}, headers={"Authorization": f"Bearer {key}"}
+        )
     assert r.status_code == 503
     assert r.headers["retry-after"] == "5"
     assert r.json()["detail"]["reason"] == "store_unavailable"

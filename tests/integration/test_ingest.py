@@ -30,8 +30,9 @@ def load(store: Store, records: list[SourceRecord], tmp_path: Path, batch_size: 
         return Loader(store, dl, batch_size=batch_size).load(records).reconciliation
 
 
-def test_small_file_builds_the_session_context_graph(store: Store, tmp_path: Path,
-                                                     test_queries: QueryCatalog) -> None:
+def test_small_file_builds_the_session_context_graph(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     rec = load(store, list(read_jsonl(SMALL)), tmp_path)
     assert rec.as_dict()["accepted"] == 18 and rec.balanced
 
@@ -66,8 +67,9 @@ def test_small_file_builds_the_session_context_graph(store: Store, tmp_path: Pat
     assert "email" not in page["url"]
 
 
-def test_loading_twice_changes_nothing(store: Store, tmp_path: Path,
-                                       test_queries: QueryCatalog) -> None:
+def test_loading_twice_changes_nothing(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     first = load(store, list(read_jsonl(SMALL)), tmp_path)
     before = snapshot(store, test_queries)
     second = load(store, list(read_jsonl(SMALL)), tmp_path)
@@ -77,8 +79,9 @@ def test_loading_twice_changes_nothing(store: Store, tmp_path: Path,
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_order_and_batching_do_not_matter(store: Store, tmp_path: Path,
-                                          test_queries: QueryCatalog, seed: int) -> None:
+def test_order_and_batching_do_not_matter(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog, seed: int
+) -> None:
     records = list(read_jsonl(SMALL))
     load(store, records, tmp_path, batch_size=100)
     expected = snapshot(store, test_queries)
@@ -101,27 +104,70 @@ def _fresh_store(store: Store) -> Store:
 
     if store.engine == "neo4j":
         pytest.skip("one database on Neo4j community: the shuffle comparison needs two graphs")
-    return open_store(store.settings.model_copy(update={"graph_name": store.settings.graph_name
-                                                         + "_shuffled"}))
+    return open_store(
+        store.settings.model_copy(update={"graph_name": store.settings.graph_name + "_shuffled"})
+    )
 
 
-def test_malformed_lines_are_dead_lettered_and_good_ones_load(store: Store,
-                                                             tmp_path: Path) -> None:
+def test_malformed_lines_are_dead_lettered_and_good_ones_load(store: Store, tmp_path: Path) -> None:
     good = SMALL.read_text().splitlines()[:3]
     bad = [
         "{not json",
-        json.dumps({"type": "search", "session_id": "s", "anonymous_id": "a",
-                    "timestamp": "2024-01-01T00:00:00Z", "query": "x"}),  # no event_id
-        json.dumps({"type": "add_to_cart", "event_id": "b1", "session_id": "s",
-                    "anonymous_id": "a", "timestamp": "2024-01-01T00:00:00Z",
-                    "product_id": "p", "qty": "many", "unit_price": 1, "currency": "EUR"}),
-        json.dumps({"type": "search", "event_id": "b2", "session_id": "s", "anonymous_id": "a",
-                    "timestamp": "2011-02-30T10:00:00Z", "query": "x"}),
-        json.dumps({"type": "add_to_cart", "event_id": "b3", "session_id": "s",
-                    "anonymous_id": "a", "timestamp": "2024-01-01T00:00:00Z",
-                    "product_id": "p", "qty": 10**12, "unit_price": 1, "currency": "EUR"}),
-        json.dumps({"type": "loyalty_updated", "event_id": "b4", "anonymous_id": "a",
-                    "timestamp": "2024-01-01T00:00:00Z", "points": 1, "tier": "x"}),
+        json.dumps(
+            {
+                "type": "search",
+                "session_id": "s",
+                "anonymous_id": "a",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "query": "x",
+            }
+        ),  # no event_id
+        json.dumps(
+            {
+                "type": "add_to_cart",
+                "event_id": "b1",
+                "session_id": "s",
+                "anonymous_id": "a",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "product_id": "p",
+                "qty": "many",
+                "unit_price": 1,
+                "currency": "EUR",
+            }
+        ),
+        json.dumps(
+            {
+                "type": "search",
+                "event_id": "b2",
+                "session_id": "s",
+                "anonymous_id": "a",
+                "timestamp": "2011-02-30T10:00:00Z",
+                "query": "x",
+            }
+        ),
+        json.dumps(
+            {
+                "type": "add_to_cart",
+                "event_id": "b3",
+                "session_id": "s",
+                "anonymous_id": "a",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "product_id": "p",
+                "qty": 10**12,
+                "unit_price": 1,
+                "currency": "EUR",
+            }
+        ),
+        json.dumps(
+            {
+                "type": "loyalty_updated",
+                "event_id": "b4",
+                "anonymous_id": "a",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "points": 1,
+                "tier": "x",
+            }
+        ),
         "[1, 2, 3]",
     ]
     path = tmp_path / "mixed.jsonl"
@@ -130,10 +176,20 @@ def test_malformed_lines_are_dead_lettered_and_good_ones_load(store: Store,
     with DeadLetter(dead) as dl:
         rec = Loader(store, dl).load(read_jsonl(path)).reconciliation
     assert rec.as_dict() == {
-        "input": 10, "accepted": 3, "duplicates": 0, "rejected": 7,
-        "rejected_by_reason": {"bad_timestamp": 1, "invalid_field": 1, "invalid_json": 1,
-                               "missing_id": 2, "not_an_object": 1, "value_out_of_range": 1},
-        "balanced": True, "status": "partial",
+        "input": 10,
+        "accepted": 3,
+        "duplicates": 0,
+        "rejected": 7,
+        "rejected_by_reason": {
+            "bad_timestamp": 1,
+            "invalid_field": 1,
+            "invalid_json": 1,
+            "missing_id": 2,
+            "not_an_object": 1,
+            "value_out_of_range": 1,
+        },
+        "balanced": True,
+        "status": "partial",
     }
     letters = [json.loads(line) for line in dead.read_text().splitlines()]
     assert [x["position"] for x in letters] == [3, 4, 5, 6, 7, 8, 9]
@@ -145,8 +201,9 @@ def test_malformed_lines_are_dead_lettered_and_good_ones_load(store: Store,
 RETAIL_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 
 
-def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(store: Store, tmp_path: Path,
-                                                                test_queries: QueryCatalog) -> None:
+def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     from ingest.run import ingest_file
 
     rows = [
@@ -162,12 +219,17 @@ def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(store: Store, tm
     path.write_text("\n".join([RETAIL_HEADER, *rows]) + "\n")
     result, dead = ingest_file(store, path, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
     assert result.reconciliation.as_dict()["rejected_by_reason"] == {
-        "not_customer_activity": 1, "value_out_of_range": 1}
+        "not_customer_activity": 1,
+        "value_out_of_range": 1,
+    }
     assert (result.reconciliation.accepted, result.reconciliation.duplicates) == (4, 1)
     nodes, rels = snapshot(store, test_queries)
     events = [n for n in nodes if n["label"] == "Event" and n["props"]["type"] != "consent_changed"]
     assert sorted((e["props"]["type"], e["props"].get("lines")) for e in events) == [
-        ("cancellation", None), ("purchase", 1), ("purchase", 2)]
+        ("cancellation", None),
+        ("purchase", 1),
+        ("purchase", 2),
+    ]
     customer = next(n["props"] for n in nodes if n["label"] == "Customer")
     assert customer["id"] == "17850" and customer["orders"] == 2
     assert customer["ltv"] == round(6 * 2.55 + 6 * 3.39 + 6 * 1.85 - 3.39, 4)
@@ -175,25 +237,53 @@ def test_retail_invoice_becomes_one_event_and_bad_rows_fall_out(store: Store, tm
     assert (lantern["qty"], lantern["count"]) == (5, 1)
     assert {r["b"] for r in rels if r["type"] == "HAS_CONSENT"} == {
         "consent:import:online-retail:c:17850:personalization",
-        "consent:import:online-retail:c:17850:analytics"}
+        "consent:import:online-retail:c:17850:analytics",
+    }
     letters = [json.loads(x) for x in dead.read_text().splitlines()]
     assert [x["position"] for x in letters] == [4, 5]
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3])
 def test_consent_in_an_earlier_batch_counts_while_it_is_being_written(
-        store: Store, tmp_path: Path, batch_size: int) -> None:
+    store: Store, tmp_path: Path, batch_size: int
+) -> None:
     """Batches are written while the next is planned: a behavioural event must still see the
     consent (or the id link) that the batch in flight records for its owner."""
     rows: list[dict[str, Any]] = [
-        {"type": "consent_changed", "event_id": "k1", "customer_id": "c", "purpose": "analytics",
-         "granted": True, "source": "t", "timestamp": "2011-12-01T09:00:00Z"},
-        {"type": "page_view", "event_id": "p1", "customer_id": "c", "session_id": "s1",
-         "url": "/", "timestamp": "2011-12-01T09:01:00Z"},
-        {"type": "page_view", "event_id": "p2", "anonymous_id": "v", "customer_id": "c",
-         "session_id": "s2", "url": "/login", "timestamp": "2011-12-01T09:02:00Z"},
-        {"type": "page_view", "event_id": "p3", "anonymous_id": "v", "session_id": "s3",
-         "url": "/", "timestamp": "2011-12-01T09:03:00Z"},
+        {
+            "type": "consent_changed",
+            "event_id": "k1",
+            "customer_id": "c",
+            "purpose": "analytics",
+            "granted": True,
+            "source": "t",
+            "timestamp": "2011-12-01T09:00:00Z",
+        },
+        {
+            "type": "page_view",
+            "event_id": "p1",
+            "customer_id": "c",
+            "session_id": "s1",
+            "url": "/",
+            "timestamp": "2011-12-01T09:01:00Z",
+        },
+        {
+            "type": "page_view",
+            "event_id": "p2",
+            "anonymous_id": "v",
+            "customer_id": "c",
+            "session_id": "s2",
+            "url": "/login",
+            "timestamp": "2011-12-01T09:02:00Z",
+        },
+        {
+            "type": "page_view",
+            "event_id": "p3",
+            "anonymous_id": "v",
+            "session_id": "s3",
+            "url": "/",
+            "timestamp": "2011-12-01T09:03:00Z",
+        },
     ]
     records = [SourceRecord("t", i + 1, r) for i, r in enumerate(rows)]
     rec = load(store, records, tmp_path, batch_size=batch_size)

@@ -26,8 +26,9 @@ def ckg(data: Path, *args: str, wait: bool = True) -> Any:
     env["CKG_DATA_DIR"] = str(data)
     cmd = [sys.executable, "-m", "api.cli", *args]
     if not wait:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -65,8 +66,11 @@ def test_exit_codes_and_dead_letter(tmp_path: Path) -> None:
 def graph_snapshot(data: Path, tq: QueryCatalog) -> tuple[Any, Any, Any]:
     q = get_queries()
     with open_store(Settings(data_dir=data)) as store:
-        return (store.read(q.node_counts), store.read(tq.get("test_nodes_snapshot")),
-                store.read(tq.get("test_graph_snapshot")))
+        return (
+            store.read(q.node_counts),
+            store.read(tq.get("test_nodes_snapshot")),
+            store.read(tq.get("test_graph_snapshot")),
+        )
 
 
 def test_real_sample_twice_and_kill_9_mid_load(tmp_path: Path, test_queries: QueryCatalog) -> None:
@@ -98,8 +102,11 @@ def test_real_sample_twice_and_kill_9_mid_load(tmp_path: Path, test_queries: Que
             info = json.loads(state.read_text())
             try:
                 with open_store(Settings(data_dir=crashed), autostart=False) as s:
-                    events = sum(r["nodes"] for r in s.read(get_queries().node_counts)
-                                 if r["label"] == "Event")
+                    events = sum(
+                        r["nodes"]
+                        for r in s.read(get_queries().node_counts)
+                        if r["label"] == "Event"
+                    )
             except Exception:  # the store may be busy starting; try again
                 continue
             if events >= 800:  # invoices and import consents: a few batches are in

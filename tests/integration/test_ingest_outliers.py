@@ -21,8 +21,11 @@ HUGE_QTY = 5000
 
 
 def events_by_id(store: Store, tq: QueryCatalog) -> dict[str, dict[str, Any]]:
-    return {n["id"]: n["props"] for n in store.read(tq.get("test_nodes_snapshot"))
-            if n["label"] == "Event"}
+    return {
+        n["id"]: n["props"]
+        for n in store.read(tq.get("test_nodes_snapshot"))
+        if n["label"] == "Event"
+    }
 
 
 def retail_file(tmp_path: Path) -> Path:
@@ -31,15 +34,18 @@ def retail_file(tmp_path: Path) -> Path:
     for k in range(40):
         invoice = 536365 + k // 5
         qty = HUGE_QTY if k == 27 else QTYS[k % len(QTYS)]
-        rows.append(f"{invoice},{20000 + k},ITEM {k},{qty},2010-12-01 {8 + k // 5:02d}:00:00,"
-                    f"{PRICES[k % len(PRICES)]},{17850 + k // 5}.0,United Kingdom")
+        rows.append(
+            f"{invoice},{20000 + k},ITEM {k},{qty},2010-12-01 {8 + k // 5:02d}:00:00,"
+            f"{PRICES[k % len(PRICES)]},{17850 + k // 5}.0,United Kingdom"
+        )
     path = tmp_path / "retail.csv"
     path.write_text("\n".join([RETAIL_HEADER, *rows]) + "\n")
     return path
 
 
 def test_a_huge_quantity_is_marked_on_its_order_and_nothing_else(
-        store: Store, tmp_path: Path, test_queries: QueryCatalog) -> None:
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     path = retail_file(tmp_path)
     result, _ = ingest_file(store, path, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
     assert result.reconciliation.accepted == 40
@@ -64,10 +70,17 @@ def purchases(n: int) -> list[SourceRecord]:
     for k in range(n):
         qty = HUGE_QTY if k == 7 else QTYS[k % len(QTYS)]
         price = 950.0 if k == 19 else float(PRICES[k % len(PRICES)])
-        event = {"type": "purchase", "event_id": f"p-{k:03d}", "customer_id": f"c-{k % 6}",
-                 "session_id": f"s-{k % 9}", "timestamp": f"2024-05-01T10:{k:02d}:00Z",
-                 "order_id": f"o-{k}", "currency": "EUR", "amount": round(qty * price, 2),
-                 "lines": [{"product_id": f"sku-{k % 11}", "qty": qty, "unit_price": price}]}
+        event = {
+            "type": "purchase",
+            "event_id": f"p-{k:03d}",
+            "customer_id": f"c-{k % 6}",
+            "session_id": f"s-{k % 9}",
+            "timestamp": f"2024-05-01T10:{k:02d}:00Z",
+            "order_id": f"o-{k}",
+            "currency": "EUR",
+            "amount": round(qty * price, 2),
+            "lines": [{"product_id": f"sku-{k % 11}", "qty": qty, "unit_price": price}],
+        }
         out.append(SourceRecord("mem", k + 1, event))
     return out
 
@@ -78,12 +91,16 @@ def load(store: Store, records: list[SourceRecord], tmp_path: Path, batch_size: 
 
 
 def test_marks_do_not_depend_on_order_batches_or_duplicates(
-        store: Store, tmp_path: Path, test_queries: QueryCatalog) -> None:
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     records = purchases(40)
     load(store, records, tmp_path, batch_size=100)
     expected = store.read(test_queries.get("test_nodes_snapshot"))
-    flags = {k: v.get("outlier_fields") for k, v in events_by_id(store, test_queries).items()
-             if v.get("outlier")}
+    flags = {
+        k: v.get("outlier_fields")
+        for k, v in events_by_id(store, test_queries).items()
+        if v.get("outlier")
+    }
     # 5,000 units also make an outlying amount; a 950.00 unit price on 2 units does not
     assert flags == {"p-007": ["qty", "amount"], "p-019": ["unit_price"]}
 
@@ -91,8 +108,9 @@ def test_marks_do_not_depend_on_order_batches_or_duplicates(
         return
     shuffled = records + records[:10]  # the same events again in the same input
     random.Random(5).shuffle(shuffled)
-    other = open_store(store.settings.model_copy(
-        update={"graph_name": store.settings.graph_name + "_outliers"}))
+    other = open_store(
+        store.settings.model_copy(update={"graph_name": store.settings.graph_name + "_outliers"})
+    )
     try:
         result = load(other, shuffled, tmp_path, batch_size=3)
         assert result.reconciliation.duplicates == 10
@@ -101,8 +119,9 @@ def test_marks_do_not_depend_on_order_batches_or_duplicates(
         other.close()
 
 
-def test_api_style_loads_mark_nothing(store: Store, tmp_path: Path,
-                                      test_queries: QueryCatalog) -> None:
+def test_api_style_loads_mark_nothing(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     """Without a whole-file reference (the HTTP API's requests) nothing is marked."""
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(r.data) + "\n" for r in purchases(40)))

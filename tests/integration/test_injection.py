@@ -48,37 +48,72 @@ TEXTS = [*PAYLOADS, "*1\r\n$8\r\nFLUSHALL\r\n", "a\x00b", "line\nbreak MATCH (n)
 
 @pytest.fixture
 def api(_isolated_env: Path, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    s = Settings(data_dir=_isolated_env, graph_name=f"inj_{tmp_path.name[-12:]}",
-                 api_keys_file=tmp_path / "k.json", privacy_key_file=tmp_path / "p.key")
+    s = Settings(
+        data_dir=_isolated_env,
+        graph_name=f"inj_{tmp_path.name[-12:]}",
+        api_keys_file=tmp_path / "k.json",
+        privacy_key_file=tmp_path / "p.key",
+    )
     key = create_key(s.api_keys_file, "all", list(SCOPES))
     with TestClient(create_app(s)) as client:
         yield client, {"Authorization": f"Bearer {key}"}
 
 
 def _snapshot(store: Store, tq: QueryCatalog) -> str:
-    return json.dumps([store.read(tq.get("test_nodes_snapshot")),
-                       store.read(tq.get("test_graph_snapshot"))], default=str, sort_keys=True)
+    return json.dumps(
+        [store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))],
+        default=str,
+        sort_keys=True,
+    )
 
 
-def test_payloads_in_events_are_data(api: tuple[TestClient, dict[str, str]],
-                                     test_queries: QueryCatalog) -> None:
+def test_payloads_in_events_are_data(
+    api: tuple[TestClient, dict[str, str]], test_queries: QueryCatalog
+) -> None:
     client, h = api
     events: list[dict[str, Any]] = []
     for i, p in enumerate(PAYLOADS):
         events += [
-            {"type": "consent_changed", "event_id": f"c{i}", "customer_id": p,
-             "timestamp": "2011-12-01T09:00:00Z", "purpose": "analytics", "granted": True,
-             "source": "t"},
-            {"type": "product_view", "event_id": f"v{i}", "customer_id": p, "session_id": p,
-             "product_id": p, "timestamp": "2011-12-01T10:00:00Z"},
+            {
+                "type": "consent_changed",
+                "event_id": f"c{i}",
+                "customer_id": p,
+                "timestamp": "2011-12-01T09:00:00Z",
+                "purpose": "analytics",
+                "granted": True,
+                "source": "t",
+            },
+            {
+                "type": "product_view",
+                "event_id": f"v{i}",
+                "customer_id": p,
+                "session_id": p,
+                "product_id": p,
+                "timestamp": "2011-12-01T10:00:00Z",
+            },
         ]
     for i, t in enumerate(TEXTS):
-        events.append({"type": "search", "event_id": f"s{i}", "customer_id": "searcher",
-                       "session_id": "s-search", "query": t,
-                       "timestamp": f"2011-12-01T11:{i:02d}:00Z"})
-    events.append({"type": "consent_changed", "event_id": "cs", "customer_id": "searcher",
-                   "timestamp": "2011-12-01T08:00:00Z", "purpose": "analytics", "granted": True,
-                   "source": "t"})
+        events.append(
+            {
+                "type": "search",
+                "event_id": f"s{i}",
+                "customer_id": "searcher",
+                "session_id": "s-search",
+                "query": t,
+                "timestamp": f"2011-12-01T11:{i:02d}:00Z",
+            }
+        )
+    events.append(
+        {
+            "type": "consent_changed",
+            "event_id": "cs",
+            "customer_id": "searcher",
+            "timestamp": "2011-12-01T08:00:00Z",
+            "purpose": "analytics",
+            "granted": True,
+            "source": "t",
+        }
+    )
     r = client.post("/v1/events", json={"events": events}, headers=h)
     assert r.status_code in (200, 422), r.text
     store: Store = client.app.state.store  # type: ignore[attr-defined]
@@ -100,20 +135,37 @@ def test_payloads_in_events_are_data(api: tuple[TestClient, dict[str, str]],
 
 
 def test_payloads_in_paths_and_parameters_change_nothing(
-        api: tuple[TestClient, dict[str, str]], test_queries: QueryCatalog) -> None:
+    api: tuple[TestClient, dict[str, str]], test_queries: QueryCatalog
+) -> None:
     client, h = api
-    client.post("/v1/events", headers=h, json={"events": [
-        {"type": "product_view", "event_id": "v", "customer_id": "c", "session_id": "s",
-         "product_id": "p", "timestamp": "2011-12-01T10:00:00Z"}]})
+    client.post(
+        "/v1/events",
+        headers=h,
+        json={
+            "events": [
+                {
+                    "type": "product_view",
+                    "event_id": "v",
+                    "customer_id": "c",
+                    "session_id": "s",
+                    "product_id": "p",
+                    "timestamp": "2011-12-01T10:00:00Z",
+                }
+            ]
+        },
+    )
     store: Store = client.app.state.store  # type: ignore[attr-defined]
     before = _snapshot(store, test_queries)
     for p in TEXTS:
         q = quote(p, safe="")
-        for method, path in (("GET", f"/v1/customers/{q}"), ("GET", f"/v1/sessions/{q}/context"),
-                             ("GET", f"/v1/customers/{q}/export"),
-                             ("GET", f"/v1/customers/{q}/consents/history"),
-                             ("DELETE", f"/v1/customers/{q}"),
-                             ("GET", f"/v1/products/{q}/similar")):
+        for method, path in (
+            ("GET", f"/v1/customers/{q}"),
+            ("GET", f"/v1/sessions/{q}/context"),
+            ("GET", f"/v1/customers/{q}/export"),
+            ("GET", f"/v1/customers/{q}/consents/history"),
+            ("DELETE", f"/v1/customers/{q}"),
+            ("GET", f"/v1/products/{q}/similar"),
+        ):
             r = client.request(method, path, headers=h, params={"tz": p, "purpose": p})
             assert r.status_code in (404, 422), (method, path, r.status_code, r.text)
         r = client.post("/v1/customers/lookup", json={"email": p}, headers=h)
@@ -122,12 +174,25 @@ def test_payloads_in_paths_and_parameters_change_nothing(
 
 
 def test_profile_attribute_names_labels_and_types_come_from_whitelists(
-        api: tuple[TestClient, dict[str, str]]) -> None:
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
     client, h = api
     for p in PAYLOADS:
-        r = client.post("/v1/events", headers=h, json={"events": [
-            {"type": "profile_updated", "event_id": f"pf-{p}", "customer_id": "c",
-             "timestamp": "2011-12-01T10:00:00Z", "fields": {p: "x"}}]})
+        r = client.post(
+            "/v1/events",
+            headers=h,
+            json={
+                "events": [
+                    {
+                        "type": "profile_updated",
+                        "event_id": f"pf-{p}",
+                        "customer_id": "c",
+                        "timestamp": "2011-12-01T10:00:00Z",
+                        "fields": {p: "x"},
+                    }
+                ]
+            },
+        )
         assert r.status_code == 422
         assert r.json()["items"][0]["reason"] == "invalid_field"
         with pytest.raises(CkgError):
@@ -137,11 +202,17 @@ def test_profile_attribute_names_labels_and_types_come_from_whitelists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(value=st.one_of(st.text(), st.sampled_from(TEXTS),
-                       st.lists(st.text(max_size=20), max_size=5),
-                       st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4)))
-def test_parameters_round_trip_unchanged(value: Any, _isolated_env: Path,
-                                         test_queries: QueryCatalog) -> None:
+@given(
+    value=st.one_of(
+        st.text(),
+        st.sampled_from(TEXTS),
+        st.lists(st.text(max_size=20), max_size=5),
+        st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4),
+    )
+)
+def test_parameters_round_trip_unchanged(
+    value: Any, _isolated_env: Path, test_queries: QueryCatalog
+) -> None:
     """Whatever a parameter holds comes back equal: the parameter encoding cannot be broken
     out of (FalkorDB takes parameters as a text prefix, so this is the injection boundary)."""
     global _ECHO_STORE

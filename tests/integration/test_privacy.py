@@ -33,26 +33,74 @@ def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]
     visitor = {"anonymous_id": anon}
     s1, s2 = f"{cid}-s1", f"{cid}-s2"
     return [
-        ev("consent_changed", f"{day}T08:00:00Z", purpose="analytics", granted=True,
-           source="banner", **visitor),
-        ev("product_view", f"{day}T08:01:00Z", session_id=s1, product_id="shared-1",
-           category_id="lamps", dwell_ms=3000, **visitor),
+        ev(
+            "consent_changed",
+            f"{day}T08:00:00Z",
+            purpose="analytics",
+            granted=True,
+            source="banner",
+            **visitor,
+        ),
+        ev(
+            "product_view",
+            f"{day}T08:01:00Z",
+            session_id=s1,
+            product_id="shared-1",
+            category_id="lamps",
+            dwell_ms=3000,
+            **visitor,
+        ),
         ev("search", f"{day}T08:02:00Z", session_id=s1, query=f"query of {cid}", **visitor),
         ev("search", f"{day}T08:02:30Z", session_id=s1, query="lamp", **visitor),
-        ev("add_to_cart", f"{day}T08:03:00Z", session_id=s1, product_id="shared-1", qty=1,
-           unit_price=10.0, currency="GBP", **visitor),
+        ev(
+            "add_to_cart",
+            f"{day}T08:03:00Z",
+            session_id=s1,
+            product_id="shared-1",
+            qty=1,
+            unit_price=10.0,
+            currency="GBP",
+            **visitor,
+        ),
         ev("page_view", f"{day}T08:04:00Z", session_id=s1, url="/login", **visitor, **who),
-        ev("consent_changed", f"{day}T08:05:00Z", purpose="personalization", granted=True,
-           source="banner", **who),
-        ev("purchase", f"{day}T08:06:00Z", session_id=s1, order_id=f"o-{cid}",
-           lines=[{"product_id": "shared-1", "qty": 1, "unit_price": 10.0, "name": "LAMP"},
-                  {"product_id": "shared-2", "qty": 2, "unit_price": 5.0}],
-           amount=20.0, currency="GBP", **who),
-        ev("cancellation", f"{day}T09:00:00Z", order_id=f"o-{cid}", kind="return",
-           lines=[{"product_id": "shared-2", "qty": 1, "unit_price": 5.0}], currency="GBP",
-           **who),
-        ev("chat_turn", f"{day}T10:00:00Z", session_id=s2, channel="chat",
-           intent="order_status", **who),
+        ev(
+            "consent_changed",
+            f"{day}T08:05:00Z",
+            purpose="personalization",
+            granted=True,
+            source="banner",
+            **who,
+        ),
+        ev(
+            "purchase",
+            f"{day}T08:06:00Z",
+            session_id=s1,
+            order_id=f"o-{cid}",
+            lines=[
+                {"product_id": "shared-1", "qty": 1, "unit_price": 10.0, "name": "LAMP"},
+                {"product_id": "shared-2", "qty": 2, "unit_price": 5.0},
+            ],
+            amount=20.0,
+            currency="GBP",
+            **who,
+        ),
+        ev(
+            "cancellation",
+            f"{day}T09:00:00Z",
+            order_id=f"o-{cid}",
+            kind="return",
+            lines=[{"product_id": "shared-2", "qty": 1, "unit_price": 5.0}],
+            currency="GBP",
+            **who,
+        ),
+        ev(
+            "chat_turn",
+            f"{day}T10:00:00Z",
+            session_id=s2,
+            channel="chat",
+            intent="order_status",
+            **who,
+        ),
         ev("loyalty_updated", f"{day}T10:01:00Z", points=100, tier="silver", **who),
         ev("profile_updated", f"{day}T10:02:00Z", fields={"country": "GB"}, **who),
     ]
@@ -78,9 +126,12 @@ class Api:
 
 @pytest.fixture
 def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(data_dir=_isolated_env, graph_name=f"pv_{tmp_path.name[-12:]}",
-                        api_keys_file=tmp_path / "keys.json",
-                        privacy_key_file=tmp_path / "privacy.key")
+    settings = Settings(
+        data_dir=_isolated_env,
+        graph_name=f"pv_{tmp_path.name[-12:]}",
+        api_keys_file=tmp_path / "keys.json",
+        privacy_key_file=tmp_path / "privacy.key",
+    )
     keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
     with TestClient(create_app(settings)) as client:
         yield Api(client, keys, settings)
@@ -100,46 +151,79 @@ def test_consent_api_history_and_defaults(api: Api) -> None:
     state = api.client.get("/v1/customers/new-1/consents", headers=api.h("privacy:admin")).json()
     assert all(not c["granted"] for c in state["consents"])  # opt-in: nothing granted
     assert {c["purpose"] for c in state["consents"]} == {
-        "personalization", "analytics", "marketing", "profiling", "sale_of_data"}
-    put = api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
-                         json={"consents": {"marketing": True, "sale_of_data": False},
-                               "source": "call-centre"})
+        "personalization",
+        "analytics",
+        "marketing",
+        "profiling",
+        "sale_of_data",
+    }
+    put = api.client.put(
+        "/v1/customers/new-1/consents",
+        headers=api.h("privacy:admin"),
+        json={"consents": {"marketing": True, "sale_of_data": False}, "source": "call-centre"},
+    )
     assert put.status_code == 200, put.text
     by = {c["purpose"]: c for c in put.json()["consents"]}
     assert by["marketing"]["granted"] and "call-centre" in by["marketing"]["source"]
-    api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
-                   json={"consents": {"marketing": False}, "source": "unsubscribe-link"})
-    hist = api.client.get("/v1/customers/new-1/consents/history",
-                          headers=api.h("privacy:admin")).json()["history"]
+    api.client.put(
+        "/v1/customers/new-1/consents",
+        headers=api.h("privacy:admin"),
+        json={"consents": {"marketing": False}, "source": "unsubscribe-link"},
+    )
+    hist = api.client.get(
+        "/v1/customers/new-1/consents/history", headers=api.h("privacy:admin")
+    ).json()["history"]
     marketing = [c for c in hist if c["purpose"] == "marketing"]
     assert [c["granted"] for c in marketing] == [False, True, False]  # default, grant, withdraw
     assert [c["source"].split(" ")[0] for c in marketing] == [
-        "default", "call-centre", "unsubscribe-link"]
-    bad = api.client.put("/v1/customers/new-1/consents", headers=api.h("privacy:admin"),
-                         json={"consents": {"telepathy": True}, "source": "x"})
+        "default",
+        "call-centre",
+        "unsubscribe-link",
+    ]
+    bad = api.client.put(
+        "/v1/customers/new-1/consents",
+        headers=api.h("privacy:admin"),
+        json={"consents": {"telepathy": True}, "source": "x"},
+    )
     assert bad.status_code == 422
     missing = api.client.get("/v1/customers/nobody/consents", headers=api.h("privacy:admin"))
     assert missing.status_code == 404
 
 
 def test_consent_defaults_are_configurable(_isolated_env: Path, tmp_path: Path) -> None:
-    settings = Settings(data_dir=_isolated_env, graph_name=f"pvd_{tmp_path.name[-10:]}",
-                        api_keys_file=tmp_path / "k.json", consent_defaults=["analytics"])
+    settings = Settings(
+        data_dir=_isolated_env,
+        graph_name=f"pvd_{tmp_path.name[-10:]}",
+        api_keys_file=tmp_path / "k.json",
+        consent_defaults=["analytics"],
+    )
     key = create_key(settings.api_keys_file, "a", ["ingest:write", "privacy:admin"])
     with TestClient(create_app(settings)) as client:
         h = {"Authorization": f"Bearer {key}"}
         client.post("/v1/customers", json={"id": "c"}, headers=h)
-        by = {c["purpose"]: c["granted"] for c in
-              client.get("/v1/customers/c/consents", headers=h).json()["consents"]}
+        by = {
+            c["purpose"]: c["granted"]
+            for c in client.get("/v1/customers/c/consents", headers=h).json()["consents"]
+        }
     assert by["analytics"] is True and by["marketing"] is False
 
 
-def test_pii_lives_on_its_node_and_is_matched_by_token(api: Api, test_queries: QueryCatalog
-                                                       ) -> None:
-    r = api.client.post("/v1/customers", headers=api.h("ingest:write"), json={
-        "id": "c-pii", "pii": {"email": " Ann.Smith@Example.COM ", "phone": "+44 20 7946 0958",
-                               "name": "Ann Smith"},
-        "consents": {"personalization": True}})
+def test_pii_lives_on_its_node_and_is_matched_by_token(
+    api: Api, test_queries: QueryCatalog
+) -> None:
+    r = api.client.post(
+        "/v1/customers",
+        headers=api.h("ingest:write"),
+        json={
+            "id": "c-pii",
+            "pii": {
+                "email": " Ann.Smith@Example.COM ",
+                "phone": "+44 20 7946 0958",
+                "name": "Ann Smith",
+            },
+            "consents": {"personalization": True},
+        },
+    )
     assert r.status_code == 201, r.text
     for body in ({"email": "ann.smith@example.com"}, {"phone": "+44 (20) 7946-0958"}):
         found = api.client.post("/v1/customers/lookup", json=body, headers=api.h("chatbot:read"))
@@ -157,30 +241,50 @@ def two_customers_with_everything(api: Api, test_queries: QueryCatalog) -> None:
     """c-1 and c-2 with every kind of event, c-1 also with PII and derived data (a segment,
     a SIMILAR edge to c-2, an embedding, a model)."""
     api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
-    api.client.post("/v1/customers", json={"id": "c-1", "pii": {"email": "c1@example.com"}},
-                    headers=api.h("ingest:write"))
-    api.store.write(test_queries.get("test_derived_for_customer"),
-                    {"id": "c-1", "other": "c-2", "product": "shared-1",
-                     "similar_product": "shared-2"})
+    api.client.post(
+        "/v1/customers",
+        json={"id": "c-1", "pii": {"email": "c1@example.com"}},
+        headers=api.h("ingest:write"),
+    )
+    api.store.write(
+        test_queries.get("test_derived_for_customer"),
+        {"id": "c-1", "other": "c-2", "product": "shared-1", "similar_product": "shared-2"},
+    )
 
 
-def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: QueryCatalog
-                                                     ) -> None:
+def test_export_holds_every_label_the_model_can_hold(api: Api, test_queries: QueryCatalog) -> None:
     two_customers_with_everything(api, test_queries)
     r = api.client.get("/v1/customers/c-1/export", headers=api.h("privacy:admin"))
     assert r.status_code == 200, r.text
     doc = r.json()
-    assert set(doc["labels"]) >= {"Customer", "PII", "Identity", "Consent", "LoyaltyTier",
-                                  "Segment", "Product", "Order", "Session", "Event", "Cart",
-                                  "Query"}
+    assert set(doc["labels"]) >= {
+        "Customer",
+        "PII",
+        "Identity",
+        "Consent",
+        "LoyaltyTier",
+        "Segment",
+        "Product",
+        "Order",
+        "Session",
+        "Event",
+        "Cart",
+        "Query",
+    }
     assert doc["pii"][0]["email"] == "c1@example.com"
     assert [c["purpose"] for c in doc["consents"]] == ["analytics", "personalization"]
     assert doc["similar_customers"] == [{"score": 0.9, "model": "m1"}]  # not the other's id
     assert {e["event"]["type"] for e in doc["session_events"]} >= {
-        "product_view", "search", "add_to_cart", "purchase", "chat_turn"}
+        "product_view",
+        "search",
+        "add_to_cart",
+        "purchase",
+        "chat_turn",
+    }
     assert "c-2" not in json.dumps(doc)
-    assert api.client.get("/v1/customers/c-1/export",
-                          headers=api.h("chatbot:read")).status_code == 403
+    assert (
+        api.client.get("/v1/customers/c-1/export", headers=api.h("chatbot:read")).status_code == 403
+    )
 
 
 def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCatalog) -> None:
@@ -202,7 +306,8 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
     nodes, rels = snapshot(api.store, test_queries)
     subject = {"c-1", "v-1", "c-1-s1", "c-1-s2", "o-c-1", "c1@example.com", "query of c-1"}
     assert mentions(nodes, subject) == [] or all(
-        r["label"] == "Erasure" for r in mentions(nodes, subject))
+        r["label"] == "Erasure" for r in mentions(nodes, subject)
+    )
     assert mentions(rels, subject) == []
     labels = {r["label"] for r in nodes}
     assert {"Product", "Category", "LoyaltyTier", "Segment", "Model"} <= labels  # shared stay
@@ -213,8 +318,19 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
     # other people's data is unchanged (c-2 lost only its SIMILAR edge *from* c-1)
     other_after = api.client.get("/v1/customers/c-2/export", headers=api.h("privacy:admin"))
     before, after = other_before.json(), other_after.json()
-    for part in ("customer", "pii", "identities", "consents", "purchases", "orders", "sessions",
-                 "session_events", "views", "searches", "carts"):
+    for part in (
+        "customer",
+        "pii",
+        "identities",
+        "consents",
+        "purchases",
+        "orders",
+        "sessions",
+        "session_events",
+        "views",
+        "searches",
+        "carts",
+    ):
         assert before[part] == after[part], part
     assert len(nodes) == len(nodes_before) - sum(receipt["nodes"].values()) + 1  # + receipt
     # idempotent
@@ -222,26 +338,37 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
     assert again["already_erased"] is True and again["subject_hash"] == receipt["subject_hash"]
     assert again["nodes"] == receipt["nodes"]
     assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
-    assert api.client.delete("/v1/customers/nobody",
-                             headers=api.h("privacy:admin")).status_code == 404
+    assert (
+        api.client.delete("/v1/customers/nobody", headers=api.h("privacy:admin")).status_code == 404
+    )
 
 
-def test_retention_drops_old_sessions_and_keeps_the_account(api: Api,
-                                                            test_queries: QueryCatalog) -> None:
-    api.load(person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new",
-                                                                  day="2011-12-01"))
+def test_retention_drops_old_sessions_and_keeps_the_account(
+    api: Api, test_queries: QueryCatalog
+) -> None:
+    api.load(
+        person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new", day="2011-12-01")
+    )
     from graph.subjects import retention
 
-    report = retention(api.store, api.client.app.state.queries, 180,  # type: ignore[attr-defined]
-                       as_of=1322697600000)  # 2011-12-01
+    report = retention(
+        api.store,
+        api.client.app.state.queries,
+        180,  # type: ignore[attr-defined]
+        as_of=1322697600000,
+    )  # 2011-12-01
     assert report.sessions == 2 and report.events > 0
     nodes, _ = snapshot(api.store, test_queries)
     sessions = {r["id"] for r in nodes if r["label"] == "Session"}
     assert sessions == {"c-new-s1", "c-new-s2"}
     assert {r["id"] for r in nodes if r["label"] == "Customer"} >= {"c-old", "c-new"}
     assert "o-c-old" in {r["id"] for r in nodes if r["label"] == "Order"}  # the account stays
-    again = retention(api.store, api.client.app.state.queries, 180,  # type: ignore[attr-defined]
-                      as_of=1322697600000)
+    again = retention(
+        api.store,
+        api.client.app.state.queries,
+        180,  # type: ignore[attr-defined]
+        as_of=1322697600000,
+    )
     assert (again.sessions, again.events) == (0, 0)
 
 
@@ -250,8 +377,12 @@ PRIVACY_ROUTES = [
     ("PUT", "/v1/customers/x-1/pii", {"ingest:write"}, {"name": "X"}),
     ("POST", "/v1/customers/lookup", {"chatbot:read", "privacy:admin"}, {"email": "a@b.c"}),
     ("GET", "/v1/customers/x-1/consents", {"chatbot:read", "privacy:admin"}, None),
-    ("PUT", "/v1/customers/x-1/consents", {"privacy:admin", "ingest:write"},
-     {"consents": {"marketing": True}, "source": "t"}),
+    (
+        "PUT",
+        "/v1/customers/x-1/consents",
+        {"privacy:admin", "ingest:write"},
+        {"consents": {"marketing": True}, "source": "t"},
+    ),
     ("GET", "/v1/customers/x-1/consents/history", {"privacy:admin"}, None),
     ("GET", "/v1/customers/x-1/export", {"privacy:admin"}, None),
 ]
@@ -273,15 +404,19 @@ def test_privacy_auth_matrix(api: Api) -> None:
     assert api.client.delete("/v1/customers/x-1").status_code == 401
 
 
-def test_cli_export_erase_retention(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                    ) -> None:
+def test_cli_export_erase_retention(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.cli import app as cli
     from graph.settings import get_settings
 
     api.load(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
     s = api.settings
-    for k, v in (("CKG_DATA_DIR", s.data_dir), ("CKG_GRAPH_NAME", s.graph_name),
-                 ("CKG_PRIVACY_KEY_FILE", s.privacy_key_file)):
+    for k, v in (
+        ("CKG_DATA_DIR", s.data_dir),
+        ("CKG_GRAPH_NAME", s.graph_name),
+        ("CKG_PRIVACY_KEY_FILE", s.privacy_key_file),
+    ):
         monkeypatch.setenv(k, str(v))
     get_settings.cache_clear()
     try:
@@ -311,9 +446,16 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
     events = [
         ev("product_view", "2011-12-01T09:00:00Z", session_id="q-s1", product_id="p1", **who),
         ev("search", "2011-12-01T09:01:00Z", session_id="q-s1", query="lamp", **who),
-        ev("purchase", "2011-12-01T09:02:00Z", session_id="q-s1", order_id="q-o1",
-           lines=[{"product_id": "p1", "qty": 1, "unit_price": 3.0}], amount=3.0,
-           currency="GBP", **who),
+        ev(
+            "purchase",
+            "2011-12-01T09:02:00Z",
+            session_id="q-s1",
+            order_id="q-o1",
+            lines=[{"product_id": "p1", "qty": 1, "unit_price": 3.0}],
+            amount=3.0,
+            currency="GBP",
+            **who,
+        ),
     ]
     out = api.load(events)
     reasons = [i["reason"] for i in out["items"]]
@@ -321,32 +463,54 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
     dead = api.settings.data_dir.parent / "dead-letter" / "http.jsonl"
     dl = [json.loads(x) for x in dead.read_text().splitlines()]
     assert {d["record"]["event_id"] for d in dl if d["reason"] == "no_analytics_consent"} >= {
-        events[0]["event_id"], events[1]["event_id"]}
+        events[0]["event_id"],
+        events[1]["event_id"],
+    }
     # once analytics consent is recorded, re-sending the refused events stores them
-    r = api.client.put("/v1/customers/c-quiet/consents", headers=api.h("privacy:admin"),
-                       json={"consents": {"analytics": True}, "source": "banner"})
+    r = api.client.put(
+        "/v1/customers/c-quiet/consents",
+        headers=api.h("privacy:admin"),
+        json={"consents": {"analytics": True}, "source": "banner"},
+    )
     assert r.status_code == 200
     again = api.load(events)
     assert [i["status"] for i in again["items"]] == ["accepted", "accepted", "duplicate"]
     # and a withdrawal stops tracking from the next batch
-    api.client.put("/v1/customers/c-quiet/consents", headers=api.h("privacy:admin"),
-                   json={"consents": {"analytics": False}, "source": "banner"})
-    late = api.load([ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/",
-                        **who)])
+    api.client.put(
+        "/v1/customers/c-quiet/consents",
+        headers=api.h("privacy:admin"),
+        json={"consents": {"analytics": False}, "source": "banner"},
+    )
+    late = api.load([ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/", **who)])
     assert late["items"][0]["reason"] == "no_analytics_consent"
 
 
 def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
     api.load(person("c-1", "v-1"))
-    assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()[
-        "verified"]
-    late = api.load([
-        ev("page_view", "2011-12-05T09:00:00Z", session_id="late-1", url="/", customer_id="c-1"),
-        ev("consent_changed", "2011-12-05T09:00:00Z", purpose="analytics", granted=True,
-           source="x", anonymous_id="v-1"),  # the erased alias too
-        ev("consent_changed", "2011-12-05T09:00:00Z", purpose="analytics", granted=True,
-           source="x", customer_id="someone-else"),
-    ])
+    assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()["verified"]
+    late = api.load(
+        [
+            ev(
+                "page_view", "2011-12-05T09:00:00Z", session_id="late-1", url="/", customer_id="c-1"
+            ),
+            ev(
+                "consent_changed",
+                "2011-12-05T09:00:00Z",
+                purpose="analytics",
+                granted=True,
+                source="x",
+                anonymous_id="v-1",
+            ),  # the erased alias too
+            ev(
+                "consent_changed",
+                "2011-12-05T09:00:00Z",
+                purpose="analytics",
+                granted=True,
+                source="x",
+                customer_id="someone-else",
+            ),
+        ]
+    )
     assert [i["reason"] for i in late["items"]] == ["erased_subject", "erased_subject", None]
     assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
 
@@ -366,12 +530,16 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
         for round_ in range(6):
             batch = []
             for p in people:
-                e = ev("page_view", f"2011-12-0{2 + round_}T10:00:00Z", session_id=f"{p}-r{round_}",
-                       url="/", customer_id=p)
+                e = ev(
+                    "page_view",
+                    f"2011-12-0{2 + round_}T10:00:00Z",
+                    session_id=f"{p}-r{round_}",
+                    url="/",
+                    customer_id=p,
+                )
                 sent[p].add(e["event_id"])
                 batch.append(e)
-            r = api.client.post("/v1/events", json={"events": batch},
-                                headers=api.h("ingest:write"))
+            r = api.client.post("/v1/events", json={"events": batch}, headers=api.h("ingest:write"))
             if r.status_code not in (200, 422):
                 errors.append(r.text)
                 return
@@ -409,6 +577,7 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
         assert accepted[p] == sent[p] and sent[p] <= stored, p  # nothing lost for the others
         assert len(doc["session_events"]) == 7 + 6, p  # person(): 7 in sessions; + 6 rounds
     # a late event for an erased id is refused
-    late = api.load([ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/",
-                        customer_id=doomed[0])])
+    late = api.load(
+        [ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/", customer_id=doomed[0])]
+    )
     assert late["items"][0]["reason"] == "erased_subject"

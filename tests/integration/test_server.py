@@ -20,13 +20,21 @@ from graph.settings import Settings
 
 @pytest.fixture
 def port(_isolated_env: Path, tmp_path: Path) -> Iterator[int]:
-    settings = Settings(data_dir=_isolated_env, graph_name="server_protocol",
-                        api_keys_file=tmp_path / "keys.json")
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="server_protocol", api_keys_file=tmp_path / "keys.json"
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free,
-                                           http=HttpProtocol, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=free,
+            http=HttpProtocol,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -40,10 +48,15 @@ def port(_isolated_env: Path, tmp_path: Path) -> Iterator[int]:
 
 def test_one_connection_many_answers(port: int) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for method, path, status in [("GET", "/healthz", 200), ("HEAD", "/healthz", 405),
-                                 ("GET", "/openapi.json", 200), ("GET", "/nope", 404),
-                                 ("GET", "/v1/sessions/s/context", 401),
-                                 ("HEAD", "/readyz", 405), ("GET", "/readyz", 200)]:
+    for method, path, status in [
+        ("GET", "/healthz", 200),
+        ("HEAD", "/healthz", 405),
+        ("GET", "/openapi.json", 200),
+        ("GET", "/nope", 404),
+        ("GET", "/v1/sessions/s/context", 401),
+        ("HEAD", "/readyz", 405),
+        ("GET", "/readyz", 200),
+    ]:
         conn.request(method, path)
         r = conn.getresponse()
         body = r.read()

@@ -37,8 +37,11 @@ def test_schema_setup_is_idempotent(store: Store) -> None:
 def test_a_statement_that_creates_an_index_returns_once_it_is_built(store: Store) -> None:
     # enough nodes that the build takes a while: right after the CREATE, FalkorDB lists the
     # index as "UNDER CONSTRUCTION", and looking products up by id then crashed its server
-    store.write_rows(Q.upsert_products, ({"id": f"p{i}", "category": None, "props": {}}
-                                         for i in range(20_000)), batch_size=5000)
+    store.write_rows(
+        Q.upsert_products,
+        ({"id": f"p{i}", "category": None, "props": {}} for i in range(20_000)),
+        batch_size=5000,
+    )
     created = store.write(Q.create_product_vector_index)
     assert created.counters["indexes_added"] == 1
     assert store.read(Q.indexes_not_ready) == []
@@ -132,17 +135,31 @@ def test_store_errors_are_domain_errors(store: Store, test_queries: QueryCatalog
         test_queries.get("no_such_query")
 
 
-def test_async_read_decodes_like_the_client(engine_settings: Settings,
-                                            test_queries: QueryCatalog) -> None:
+def test_async_read_decodes_like_the_client(
+    engine_settings: Settings, test_queries: QueryCatalog
+) -> None:
     """The async path (native on FalkorDB, a worker thread elsewhere) returns exactly what
     `read` returns, for maps, lists, nulls, booleans, floats, unicode and nested values."""
     import asyncio
 
     from graph.store import open_store
 
-    values: list[Any] = [None, True, False, 0, -7, 2**53, 1.5, -0.0, "", "ü❤ 'q' \"d\" \\\\",
-                         [1, "a", None, [2.5, {"k": [True]}]], {"a": {"b": [1, 2]}, "c": None}]
+    values: list[Any] = [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**53,
+        1.5,
+        -0.0,
+        "",
+        "ü❤ 'q' \"d\" \\\\",
+        [1, "a", None, [2.5, {"k": [True]}]],
+        {"a": {"b": [1, 2]}, "c": None},
+    ]
     with open_store(engine_settings) as store:
+
         async def both() -> list[tuple[Any, Any]]:
             out = []
             for v in values:

@@ -14,10 +14,16 @@ from ingest.datasets import ESHOP_SAMPLE, RETAIL_SAMPLE
 from ingest.events import EventRejected, Purchase, parse_event
 from ingest.sources import read_csv
 
-ROW = {"InvoiceNo": "536365", "StockCode": "85123A",
-       "Description": "WHITE HANGING HEART T-LIGHT HOLDER", "Quantity": "6",
-       "InvoiceDate": "2010-12-01 08:26:00", "UnitPrice": "2.55", "CustomerID": "17850.0",
-       "Country": "United Kingdom"}
+ROW = {
+    "InvoiceNo": "536365",
+    "StockCode": "85123A",
+    "Description": "WHITE HANGING HEART T-LIGHT HOLDER",
+    "Quantity": "6",
+    "InvoiceDate": "2010-12-01 08:26:00",
+    "UnitPrice": "2.55",
+    "CustomerID": "17850.0",
+    "Country": "United Kingdom",
+}
 
 
 def test_online_retail_purchase_keeps_the_datasets_ids() -> None:
@@ -42,8 +48,11 @@ def test_online_retail_dirt() -> None:
     assert cancel.type == "cancellation"
     guest = parse_event(online_retail({**ROW, "CustomerID": ""}))
     assert (guest.customer_id, guest.anonymous_id) == (None, "retail-guest-536365")
-    for bad in ({**ROW, "StockCode": "POST"}, {**ROW, "Quantity": "-3"},
-                {**ROW, "StockCode": "BANK CHARGES"}):
+    for bad in (
+        {**ROW, "StockCode": "POST"},
+        {**ROW, "Quantity": "-3"},
+        {**ROW, "StockCode": "BANK CHARGES"},
+    ):
         with pytest.raises(EventRejected) as exc:
             online_retail(bad)
         assert exc.value.reason == "not_customer_activity"
@@ -56,20 +65,37 @@ def test_online_retail_dirt() -> None:
 
 
 def test_eshop_view() -> None:
-    row = {"year": "2008", "month": "4", "day": "1", "order(sells)": "3", "country": "29",
-           "session ID": "1", "page 1 (main category)": "2", "page 2 (clothing model)": "B4",
-           "colour": "10", "location": "2", "model photography": "1", "price": "52",
-           "price 2": "1", "page": "1"}
+    row = {
+        "year": "2008",
+        "month": "4",
+        "day": "1",
+        "order(sells)": "3",
+        "country": "29",
+        "session ID": "1",
+        "page 1 (main category)": "2",
+        "page 2 (clothing model)": "B4",
+        "colour": "10",
+        "location": "2",
+        "model photography": "1",
+        "price": "52",
+        "price 2": "1",
+        "page": "1",
+    }
     event = parse_event(eshop_clickstream(row))
     assert event.type == "product_view"
     assert (event.event_id, event.session_id, event.anonymous_id) == (
-        "eshop:1:00003", "eshop:1", "eshop-1")
+        "eshop:1:00003",
+        "eshop:1",
+        "eshop-1",
+    )
     assert event.product_id == "B4" and event.category_id == "skirts"
     assert event.country == "PL" and event.price == 52.0
 
 
-@pytest.mark.parametrize(("path", "adapter", "delimiter"), [
-    (RETAIL_SAMPLE, online_retail, ","), (ESHOP_SAMPLE, eshop_clickstream, ";")])
+@pytest.mark.parametrize(
+    ("path", "adapter", "delimiter"),
+    [(RETAIL_SAMPLE, online_retail, ","), (ESHOP_SAMPLE, eshop_clickstream, ";")],
+)
 def test_sample_rows_parse(path, adapter, delimiter) -> None:  # type: ignore[no-untyped-def]
     outcomes: Counter[str] = Counter()
     for record in islice(read_csv(path, delimiter=delimiter), 5000):
@@ -96,14 +122,23 @@ def test_online_retail_fast_path_matches_the_checked_path() -> None:
     from ingest.adapters import _online_retail_checked
 
     rows = [r.data for r in read_csv(RETAIL_SAMPLE) if r.data is not None]
-    dirt = [{**ROW, "Quantity": " 6 "}, {**ROW, "Quantity": "6\x1c"}, {**ROW, "UnitPrice": "x"},
-            {**ROW, "InvoiceDate": "2010-12-01T08:26"}, {**ROW, "CustomerID": " "},
-            {**ROW, "InvoiceNo": " C536379 ", "Quantity": "-2"}, {**ROW, "StockCode": " POST"},
-            {**ROW, "Quantity": "0"}, {**ROW, "Description": ""}, {**ROW, "Country": ""}]
+    dirt = [
+        {**ROW, "Quantity": " 6 "},
+        {**ROW, "Quantity": "6\x1c"},
+        {**ROW, "UnitPrice": "x"},
+        {**ROW, "InvoiceDate": "2010-12-01T08:26"},
+        {**ROW, "CustomerID": " "},
+        {**ROW, "InvoiceNo": " C536379 ", "Quantity": "-2"},
+        {**ROW, "StockCode": " POST"},
+        {**ROW, "Quantity": "0"},
+        {**ROW, "Description": ""},
+        {**ROW, "Country": ""},
+    ]
     for row in [*rows, *dirt]:
         assert _outcome(online_retail, row) == _outcome(_online_retail_checked, row), row
     # not CSV text: a missing column or a number goes the checked way and is reported alike
     missing = {k: v for k, v in ROW.items() if k != "UnitPrice"}
     assert _outcome(online_retail, missing)[0] == "missing_field"
     assert _outcome(online_retail, {**ROW, "Quantity": 6}) == _outcome(
-        _online_retail_checked, {**ROW, "Quantity": 6})
+        _online_retail_checked, {**ROW, "Quantity": 6}
+    )

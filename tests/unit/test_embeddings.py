@@ -25,8 +25,9 @@ def two_tribes(seed: int = 0) -> Interactions:
     for c in range(60):
         tribe = "a" if c < 30 else "b"
         for _ in range(8):
-            rows.append((f"u{c}", f"{tribe}{rng.integers(0, 10)}",
-                         int(rng.integers(0, 100)) * DAY_MS))
+            rows.append(
+                (f"u{c}", f"{tribe}{rng.integers(0, 10)}", int(rng.integers(0, 100)) * DAY_MS)
+            )
     cats = [(f"a{i}", "cat-a") for i in range(10)] + [(f"b{i}", "cat-b") for i in range(10)]
     return interactions_from_rows(rows, cats)
 
@@ -40,18 +41,23 @@ def test_projection_is_symmetric_and_interned_in_sorted_order() -> None:
     g = build_graph(inter)
     assert g.n_nodes == 60 + 20 + 2
     for v in range(g.n_nodes):
-        row = g.indices[g.indptr[v]:g.indptr[v + 1]]
+        row = g.indices[g.indptr[v] : g.indptr[v + 1]]
         assert list(row) == sorted(row)
         for u in row:
-            assert v in g.indices[g.indptr[u]:g.indptr[u + 1]]
+            assert v in g.indices[g.indptr[u] : g.indptr[u + 1]]
     assert g.tokens[0].startswith("c:") and g.tokens[-1] == "k:cat-b"
 
 
 def test_recency_weighting_halves_at_the_half_life() -> None:
     rows = [("u1", "p1", 0), ("u1", "p2", 10 * DAY_MS)]
     g = build_graph(interactions_from_rows(rows), half_life_days=10, with_categories=False)
-    w = dict(zip(g.indices[g.indptr[0]:g.indptr[1]].tolist(),
-                 g.weights[g.indptr[0]:g.indptr[1]].tolist(), strict=True))
+    w = dict(
+        zip(
+            g.indices[g.indptr[0] : g.indptr[1]].tolist(),
+            g.weights[g.indptr[0] : g.indptr[1]].tolist(),
+            strict=True,
+        )
+    )
     assert w[1] == 0.5 and w[2] == 1.0  # p1 (node 1) is one half-life older than p2 (node 2)
 
 
@@ -103,8 +109,7 @@ def clustered_vectors(n: int, seed: int = 3) -> np.ndarray:
     """Vectors around 40 random directions, like node2vec's communities."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((40, 16))
-    return (centres[rng.integers(0, 40, n)] + 0.6 * rng.standard_normal((n, 16))).astype(
-        np.float32)
+    return (centres[rng.integers(0, 40, n)] + 0.6 * rng.standard_normal((n, 16))).astype(np.float32)
 
 
 def test_clustered_top_k_finds_nearly_all_exact_neighbours_and_is_repeatable() -> None:

@@ -22,7 +22,8 @@ from graph.settings import Settings
 def test_tokens_are_keyed_and_normalised() -> None:
     a, b = b"key-a", b"key-b"
     assert token(a, "email", normalize_email(" Ann@Example.COM ")) == token(
-        a, "email", "ann@example.com")
+        a, "email", "ann@example.com"
+    )
     assert token(a, "email", "x") != token(b, "email", "x")  # no key, no match
     assert token(a, "email", "x") != token(a, "phone", "x")  # kinds kept apart
     assert normalize_phone("+44 (20) 7946-0958") == normalize_phone("+442079460958")
@@ -37,11 +38,14 @@ def test_generated_key_is_created_once_and_private(tmp_path: Path) -> None:
     assert privacy_key(Settings(privacy_key="explicit")) == b"explicit"
 
 
-@pytest.mark.parametrize("text, hidden", [
-    ("login by ann.smith+shop@example.co.uk failed", "ann.smith"),
-    ("call +44 20 7946 0958 back", "7946"),
-    ("phone 020-7946-0958", "7946"),
-])
+@pytest.mark.parametrize(
+    "text, hidden",
+    [
+        ("login by ann.smith+shop@example.co.uk failed", "ann.smith"),
+        ("call +44 20 7946 0958 back", "7946"),
+        ("phone 020-7946-0958", "7946"),
+    ],
+)
 def test_mask(text: str, hidden: str) -> None:
     assert hidden not in mask(text)
 
@@ -56,8 +60,7 @@ def test_masked_records_keep_their_arguments(caplog: pytest.LogCaptureFixture) -
     log = logging.getLogger("ckg.test")
     caplog.handler.addFilter(MaskingFilter())
     with caplog.at_level(logging.INFO, logger="ckg.test"):
-        log.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/x?email=a@b.org", "1.1",
-                 200)
+        log.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/x?email=a@b.org", "1.1", 200)
     record = caplog.records[-1]
     client, _, path, _, status = record.args  # type: ignore[misc]
     assert (client, path, status) == ("127.0.0.1:5000", "/x?email=<email>", 200)

@@ -41,6 +41,7 @@ def test_head_and_body_leave_together() -> None:
         t.write(b"more")  # not a head: straight through
         await asyncio.sleep(0)
         return rec.writes
+
     assert run(body) == [HEAD + b"{}", b"more"]
 
 
@@ -52,6 +53,7 @@ def test_a_head_alone_still_leaves() -> None:
         before = list(rec.writes)
         await asyncio.sleep(0)
         return before, rec.writes
+
     assert run(body) == ([], [HEAD])
 
 
@@ -63,4 +65,5 @@ def test_close_flushes_and_other_calls_pass_through() -> None:
         t.close()
         await asyncio.sleep(0)  # the scheduled flush finds nothing left to send
         return rec.writes, rec.closed, t.get_extra_info("peername")
+
     assert run(body) == ([HEAD], True, "info:peername")

@@ -85,18 +85,24 @@ def test_plain_parameters_pass() -> None:
 def test_params_header_is_cypher_literal_syntax() -> None:
     from graph.store import params_header
 
-    header = params_header({"rows": [{"id": 'a"b\\', "n": 1.5, "ok": True, "none": None}],
-                            "s": "x,{k}:1"})
+    header = params_header(
+        {"rows": [{"id": 'a"b\\', "n": 1.5, "ok": True, "none": None}], "s": "x,{k}:1"}
+    )
     assert header == (
-        'CYPHER `rows`=[{`id`:"a\\"b\\\\",`n`:1.5,`ok`:true,`none`:null}] '
-        '`s`="x,{k}:1" '
+        'CYPHER `rows`=[{`id`:"a\\"b\\\\",`n`:1.5,`ok`:true,`none`:null}] `s`="x,{k}:1" '
     )
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"v": "ctl\x01"}, {"v": "nul\x00"}, {"v": float("nan")}, {"v": object()}, {"bad name": 1},
-     {"v": {"not an identifier": 1}}],
+    [
+        {"v": "ctl\x01"},
+        {"v": "nul\x00"},
+        {"v": float("nan")},
+        {"v": object()},
+        {"bad name": 1},
+        {"v": {"not an identifier": 1}},
+    ],
 )
 def test_params_header_falls_back_when_json_is_not_enough(params: dict[str, object]) -> None:
     from graph.store import params_header
