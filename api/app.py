@@ -19,12 +19,12 @@ from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
 from api.routes import consents, customers, events, health, recommendations, sessions
 from api.rules import load_rules
+from api.settings import Settings, get_settings
 from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
-from graph.privacy import install_log_masking
 from graph.queries import get_queries
-from graph.settings import Settings, get_settings
 from graph.store import open_store
-from graph.subjects import ErasureIncomplete
+from privacy.masking import install_log_masking
+from privacy.subjects import ErasureIncomplete
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from api.settings import ApiKeyConfig
 from graph.errors import CkgError, ConfigError
-from graph.settings import ApiKeyConfig
 
 Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -113,8 +113,10 @@ class KeyStore:
             entries = _read(self.path)
             keys = [
                 ApiKey(
-                    str(e["name"]), str(e["sha256"]), frozenset(str(s) for s in e.get("scopes", []))
-                )  # type: ignore[attr-defined]
+                    str(e["name"]),
+                    str(e["sha256"]),
+                    frozenset(str(s) for s in e.get("scopes", [])),  # type: ignore[attr-defined]
+                )
                 for e in entries
             ]
             # settings' keys win over a file entry with the same digest

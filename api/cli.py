@@ -67,7 +67,7 @@ def cli_errors(fn: Callable[P, T]) -> Callable[P, T]:
 
 
 def _settings() -> Any:
-    from graph.settings import get_settings
+    from api.settings import get_settings
 
     return get_settings()
 
@@ -315,7 +315,7 @@ def export_cmd(
     """Everything held on one person, as JSON (data subject access request)."""
     from graph.queries import get_queries
     from graph.store import open_store
-    from graph.subjects import export
+    from privacy.subjects import export
 
     with open_store(_settings()) as store:
         doc = export(store, get_queries(), customer_id)
@@ -335,11 +335,10 @@ def erase_cmd(
     """Erase people's whole subgraphs; one JSON receipt per line. Idempotent; unknown ids are
     reported and the rest go on (exit 4 if any was unknown)."""
     from graph.errors import NotFound
-    from graph.privacy import privacy_key
     from graph.queries import get_queries
     from graph.store import open_store
-    from graph.subjects import erase
-    from ingest.run import ingest_lock
+    from privacy.subjects import erase
+    from privacy.tokens import privacy_key
 
     if (customer_id is None) == (file is None):
         raise CkgError("give one customer id or --file, not both")
@@ -355,7 +354,7 @@ def erase_cmd(
     )
     settings = _settings()
     key, q, missing = privacy_key(settings), get_queries(), 0
-    with open_store(settings) as store, ingest_lock(store):
+    with open_store(settings) as store, store.exclusive():
         for n, cid in ids:
             try:
                 typer.echo(erase(store, q, key, cid).model_dump_json())
@@ -382,8 +381,7 @@ def retention_cmd(
 
     from graph.queries import get_queries
     from graph.store import open_store
-    from graph.subjects import retention
-    from ingest.run import ingest_lock
+    from privacy.subjects import retention
 
     settings = _settings()
     max_age = days or settings.retention_days
@@ -396,7 +394,7 @@ def retention_cmd(
         except ValueError:
             raise CkgError(f"--as-of {as_of!r} is not an ISO date") from None
         ref = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
-    with open_store(settings) as store, ingest_lock(store):
+    with open_store(settings) as store, store.exclusive():
         report = retention(store, get_queries(), max_age, ref)
     typer.echo(report.model_dump_json())
 

@@ -32,12 +32,12 @@ from api.schemas import (
     Verbosity,
     ViewPublic,
 )
-from graph.consent import ConsentRecord, in_force
 from graph.errors import CkgError
 from graph.model import Purpose
 from graph.queries import Queries
 from graph.records import PopularRow, ProfileFields, RecommendedRow, SessionContextRecord
 from graph.store import Store
+from privacy.consent import ConsentRecord, in_force
 
 DAY_MS = 86_400_000
 # ISO 3166 codes of countries wholly or mostly south of the equator: their seasons are flipped.

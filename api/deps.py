@@ -21,9 +21,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.auth import ApiKey, KeyStore, Scope
+from api.settings import Settings
 from graph.errors import StoreUnavailable
 from graph.model import EntityId
-from graph.settings import Settings
 from graph.store import Store
 
 M = TypeVar("M", bound=BaseModel)

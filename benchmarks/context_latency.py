@@ -46,10 +46,10 @@ import threading
 import time
 
 from api.auth import create_key
+from api.settings import Settings
 from graph.catalog import Query
 from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import Store, open_store
 from ingest.datasets import ESHOP_FILE, RETAIL_FILE, shared_datasets
 from ingest.run import Format, ingest_file

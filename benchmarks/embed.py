@@ -203,11 +203,11 @@ def params() -> Any:
 
 def stage_project(n_edges: int) -> dict[str, Any]:
     """The project's pipeline, write-back into a fresh embedded store."""
+    from api.settings import Settings
     from embeddings.pipeline import write_back
     from embeddings.train import embed
     from graph.embedded import EmbeddedServer
     from graph.queries import get_queries
-    from graph.settings import Settings
     from graph.store import open_store
 
     g = prepared(n_edges)

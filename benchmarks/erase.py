@@ -2,7 +2,7 @@
 
 Loads the bundled real Online Retail sample (December 2010: customers with their sessions,
 events, orders and consents) twice into a fresh embedded store, as two graphs. Then erases the
-same seeded random customers: in one graph with `graph.subjects.erase`, in the other with a
+same seeded random customers: in one graph with `privacy.subjects.erase`, in the other with a
 bare `DETACH DELETE` of the same node ids (`cypher/benchmarks/bare_erase.cypher`; the ids are
 collected beforehand and that collection is not timed). One JSON line: customers, median
 subgraph size, erasures_per_s, bare_per_s, ratio (erase time / bare time).
@@ -26,14 +26,14 @@ import statistics
 import tempfile
 import time
 
+from api.settings import Settings
 from graph.embedded import EmbeddedServer
-from graph.privacy import privacy_key
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import open_store
-from graph.subjects import erase
 from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
+from privacy.subjects import erase
+from privacy.tokens import privacy_key
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ import tempfile
 import time
 from typing import Any
 
+from api.settings import Settings
 from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import open_store
 from ingest.datasets import RETAIL_FILE, shared_datasets
 from ingest.run import Format, ingest_file

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from graph.consent import in_force
 from graph.errors import CustomerNotFound, ProductNotFound, SessionNotFound
 from graph.model import Purpose
 from graph.queries import get_queries
 from graph.store import Store
+from privacy.consent import in_force
 
 PURPOSE: Purpose = "personalization"
 

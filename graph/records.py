@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.consent import ConsentRecord
+from privacy.consent import ConsentRecord
 
 
 class _Row(BaseModel):

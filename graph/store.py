@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import redis
@@ -29,6 +30,7 @@ from falkordb.exceptions import SchemaVersionMismatchException
 from pydantic import BaseModel, ValidationError
 
 from graph.catalog import Query, schema_statements
+from graph.embedded import file_lock
 from graph.errors import (
     CkgError,
     ConfigError,
@@ -37,7 +39,7 @@ from graph.errors import (
     StoreAuthError,
     StoreUnavailable,
 )
-from graph.settings import Engine, Settings, get_settings
+from graph.settings import Engine, StoreSettings, get_store_settings
 
 M = TypeVar("M", bound=BaseModel)
 Row = dict[str, Any]
@@ -99,7 +101,7 @@ class Store(ABC):
 
     engine: Engine
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StoreSettings) -> None:
         self.settings = settings
 
     # -- engine primitives -----------------------------------------------------------------
@@ -115,6 +117,15 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's writer lock: loads and erasures of one store never interleave, so
+        a duplicate check and its write cannot race, nor an erasure and an event of its subject.
+
+        The embedded engine locks its data directory across processes. Neo4j has no such lock
+        yet: there only a process's own serialisation (the API's thread lock) applies."""
+        yield
 
     def checkpoint(self) -> None:  # noqa: B027 - optional hook, a no-op for most engines
         """Make what was written cheap to recover (a no-op where the engine does it itself)."""
@@ -403,7 +414,12 @@ class FalkorStore(Store):
     engine: Engine = "falkordb"
 
     def __init__(
-        self, settings: Settings, host: str, port: int, password: str | None, server: Any = None
+        self,
+        settings: StoreSettings,
+        host: str,
+        port: int,
+        password: str | None,
+        server: Any = None,
     ) -> None:
         super().__init__(settings)
         self._redis_errors = redis.exceptions
@@ -412,6 +428,14 @@ class FalkorStore(Store):
         self._logged_write_s = 0.0
         self._aclient: Any = None
         self._aloop: Any = None
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        if self.server is None:
+            yield
+            return
+        with file_lock(Path(self.server.data_dir) / "ingest.lock"):
+            yield
 
     def _connect(self, host: str, port: int, password: str | None) -> None:
         self._db = FalkorDB(
@@ -573,7 +597,7 @@ _NEO4J_COUNTERS = {
 class Neo4jStore(Store):
     engine: Engine = "neo4j"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StoreSettings) -> None:
         super().__init__(settings)
         import neo4j
 
@@ -655,9 +679,9 @@ class Neo4jStore(Store):
 # ------------------------------------------------------------------------------------------
 
 
-def open_store(settings: Settings | None = None, autostart: bool = True) -> Store:
+def open_store(settings: StoreSettings | None = None, autostart: bool = True) -> Store:
     """The store the settings describe; for the embedded engine, its server is found or started."""
-    s = settings or get_settings()
+    s = settings or get_store_settings()
     store: Store
     if s.resolved_engine == "neo4j":
         store = Neo4jStore(s)

@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal, Protocol
 
-from graph.consent import ConsentRecord, in_force
-from graph.privacy import privacy_key, subject_hash
 from graph.queries import get_queries
 from graph.store import PreparedWrite, Store, WriteResult
-from graph.subjects import suppressed
 from ingest.adapters import Adapter
 from ingest.events import (
     AddToCart,
@@ -50,7 +47,11 @@ from ingest.outliers import FIELDS as OUTLIER_FIELDS
 from ingest.outliers import RULE as OUTLIER_RULE
 from ingest.outliers import OutlierScan
 from ingest.report import DeadLetter, Reconciliation
+from ingest.settings import ingest_settings
 from ingest.sources import SourceRecord
+from privacy.consent import ConsentRecord, in_force
+from privacy.subjects import suppressed
+from privacy.tokens import privacy_key, subject_hash
 
 Row = dict[str, Any]
 Item = tuple[list[SourceRecord], Event]  # an event and the input records it accounts for
@@ -741,7 +742,7 @@ class Loader:
         rec = Reconciliation()
         result = LoadResult(rec)
         # the caller holds the ingestion lock, so no erasure lands while this load runs
-        self._privacy_key = privacy_key(self.store.settings)
+        self._privacy_key = privacy_key(ingest_settings(self.store.settings))
         self._suppressed = suppressed(self.store, self.q)
         batches: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
@@ -865,7 +866,7 @@ class Loader:
             if len(keys) == 2:
                 linked[keys[0]].add(keys[1])
                 linked[keys[1]].add(keys[0])
-        default = "analytics" in self.store.settings.consent_defaults
+        default = "analytics" in ingest_settings(self.store.settings).consent_defaults
         for e in behavioural:
             owners = set(_owner_keys(e))
             owners |= {k for o in list(owners) for k in linked.get(o, ())}

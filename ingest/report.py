@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from graph.errors import CkgError
-from graph.settings import Settings
+from graph.settings import StoreSettings
 
 _LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
@@ -81,7 +81,7 @@ class Reconciliation:
         }
 
 
-def dead_letter_path(settings: Settings, name: str) -> Path:
+def dead_letter_path(settings: StoreSettings, name: str) -> Path:
     """Where a source's rejects go by default: beside the data directory, one file per source."""
     return Path(settings.data_dir).parent / "dead-letter" / f"{name}.jsonl"
 

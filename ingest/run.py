@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from graph.embedded import file_lock
 from graph.errors import CkgError, ConfigError
 from graph.model import Purpose
 from graph.store import Store
@@ -16,6 +15,7 @@ from ingest.adapters import ADAPTERS
 from ingest.events import ConsentChanged, Event
 from ingest.loader import Loader, LoadResult
 from ingest.report import DeadLetter, dead_letter_path
+from ingest.settings import ingest_settings
 from ingest.sources import SourceRecord, read_csv, read_jsonl
 
 Format = Literal["jsonl", "csv", "online-retail", "eshop-clickstream"]
@@ -119,17 +119,6 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@contextmanager
-def ingest_lock(store: Store) -> Iterator[None]:
-    """One loader at a time per embedded store: the duplicate check and the write must not race."""
-    server = getattr(store, "server", None)
-    if server is None:
-        yield
-        return
-    with file_lock(Path(server.data_dir) / "ingest.lock"):
-        yield
-
-
 def ingest_file(
     store: Store,
     path: Path,
@@ -148,11 +137,11 @@ def ingest_file(
     adapter, _, grouping = ADAPTERS.get(fmt, (None, ",", None))
     stem = path.name.split(".")[0]
     dl_path = dead_letter or dead_letter_path(store.settings, stem)
-    with ingest_lock(store), DeadLetter(dl_path) as dl, collector_paused():
+    with store.exclusive(), DeadLetter(dl_path) as dl, collector_paused():
         loader = Loader(
             store,
             dl,
-            batch_size=batch_size or store.settings.ingest_batch_size,
+            batch_size=batch_size or ingest_settings(store.settings).ingest_batch_size,
             keep_text=keep_text,
             adapter=adapter,
             synthesize=consent_synthesizer(purposes, f"import:{fmt}"),

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import Settings, get_settings
 from graph.catalog import QueryCatalog
-from graph.settings import Settings, get_settings
+from graph.settings import get_store_settings
 from graph.store import Store, open_store
 
 NEO4J_IMAGE = "neo4j:5.26-community"
@@ -37,12 +38,14 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ[k]
     os.environ["CKG_DATA_DIR"] = str(data_dir)
     get_settings.cache_clear()
+    get_store_settings.cache_clear()
     yield data_dir
     from graph.embedded import EmbeddedServer
 
     EmbeddedServer(data_dir).stop()
     os.environ.update(saved)
     get_settings.cache_clear()
+    get_store_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

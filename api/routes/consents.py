@@ -13,7 +13,7 @@ from api.deps import PathId, SettingsDep, StoreDep, require
 from api.schemas import ConsentPublic
 from graph.model import Purpose
 from graph.queries import Queries
-from graph.subjects import ConsentState, consent_history, consent_state, record_consents
+from privacy.subjects import ConsentState, consent_history, consent_state, record_consents
 
 router = APIRouter(prefix="/v1/customers", tags=["consents"])
 

@@ -14,10 +14,9 @@ from api.deps import PathId, ProfileKey, SettingsDep, StoreDep, require
 from api.schemas import CustomerPublic
 from graph.errors import CustomerNotFound
 from graph.model import EntityId, Purpose
-from graph.privacy import privacy_key
 from graph.queries import Queries
 from graph.records import CustomerRecord
-from graph.subjects import (
+from privacy.subjects import (
     ErasureReceipt,
     PiiFields,
     create_customer,
@@ -26,7 +25,7 @@ from graph.subjects import (
     find_customer,
     set_pii,
 )
-from ingest.run import ingest_lock
+from privacy.tokens import privacy_key
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -169,5 +168,5 @@ def delete_customer(
     """Erase the person's whole subgraph and suppress later events for them; idempotent: a
     repeat returns the first receipt (`already_erased: true`)."""
     lock: threading.Lock = request.app.state.ingest_lock
-    with lock, ingest_lock(store):
+    with lock, store.exclusive():
         return erase(store, request.app.state.queries, privacy_key(settings), customer_id)

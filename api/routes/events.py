@@ -18,7 +18,6 @@ from api.deps import IngestKey, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge
 from ingest.loader import Loader
 from ingest.report import DeadLetter, dead_letter_path
-from ingest.run import ingest_lock
 from ingest.sources import SourceRecord
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -73,7 +72,7 @@ def post_events(
     # one batch at a time (threads here, processes via the file lock): the duplicate check and
     # the write must not interleave with another loader's
     lock: threading.Lock = request.app.state.ingest_lock
-    with lock, ingest_lock(store), DeadLetter(dead) as dl:
+    with lock, store.exclusive(), DeadLetter(dead) as dl:
         result = Loader(store, dl, batch_size=len(records), record_outcomes=True).load(records)
     rec = result.reconciliation
     items = [

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
-from graph.settings import Settings
+from api.settings import Settings
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 NASTY = [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.settings import Settings
+from api.settings import Settings
 
 CKG = [sys.executable, "-m", "api.cli"]
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.prompt import count_tokens
-from graph.settings import Settings
+from api.settings import Settings
 
 T0 = "2011-12-01T10:00:00Z"
 _ids = itertools.count()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from api.settings import Settings
 from embeddings import serving
 from embeddings.evaluate import top_k, user_item
 from embeddings.pipeline import MODEL_KIND, graph_scorer, run_embed
@@ -20,7 +21,6 @@ from embeddings.projection import load_interactions
 from embeddings.recommender import REASONS, BlendParams
 from embeddings.train import EmbedParams
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import Store, open_store
 from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
@@ -209,7 +209,7 @@ def test_served_recommendations_are_the_evaluated_recommender(
     from typer.testing import CliRunner
 
     from api.cli import app
-    from graph.settings import get_settings
+    from api.settings import get_settings
 
     report = run_embed(
         retail_store, FAST, BlendParams(), similar_k=5, recommend_k=REC_K, force=True

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.embedded import EmbeddedServer
 from graph.errors import ConfigError, StoreUnavailable
-from graph.settings import Settings
 from graph.store import FalkorStore, open_store
 
 # Restarting after kill -9 must stay fast whatever was loaded before (ARCHITECTURE.md): the

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key
+from api.settings import Settings
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import open_store
 
 Api = tuple[TestClient, dict[str, str], Settings]

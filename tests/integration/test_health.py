@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from graph.settings import Settings
+from api.settings import Settings
 
 
 def test_health_and_ready_on_the_embedded_store(_isolated_env: Path) -> None:

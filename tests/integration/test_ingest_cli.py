@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import open_store
 from ingest.datasets import RETAIL_SAMPLE
 

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
+from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.errors import CkgError, QueryError
 from graph.model import label, rel_type
-from graph.settings import Settings
 from graph.store import Store, open_store
 
 PAYLOADS = [

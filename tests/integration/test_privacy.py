@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
+from api.settings import Settings
 from graph.catalog import QueryCatalog
-from graph.settings import Settings
 from graph.store import Store
 
 _ids = itertools.count()
@@ -349,14 +349,14 @@ def test_retention_drops_old_sessions_and_keeps_the_account(
     api.load(
         person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new", day="2011-12-01")
     )
-    from graph.subjects import retention
+    from privacy.subjects import retention
 
     report = retention(
         api.store,
-        api.client.app.state.queries,
-        180,  # type: ignore[attr-defined]
-        as_of=1322697600000,
-    )  # 2011-12-01
+        api.client.app.state.queries,  # type: ignore[attr-defined]
+        180,
+        as_of=1322697600000,  # 2011-12-01
+    )
     assert report.sessions == 2 and report.events > 0
     nodes, _ = snapshot(api.store, test_queries)
     sessions = {r["id"] for r in nodes if r["label"] == "Session"}
@@ -365,8 +365,8 @@ def test_retention_drops_old_sessions_and_keeps_the_account(
     assert "o-c-old" in {r["id"] for r in nodes if r["label"] == "Order"}  # the account stays
     again = retention(
         api.store,
-        api.client.app.state.queries,
-        180,  # type: ignore[attr-defined]
+        api.client.app.state.queries,  # type: ignore[attr-defined]
+        180,
         as_of=1322697600000,
     )
     assert (again.sessions, again.events) == (0, 0)
@@ -408,7 +408,7 @@ def test_cli_export_erase_retention(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api.cli import app as cli
-    from graph.settings import get_settings
+    from api.settings import get_settings
 
     api.load(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
     s = api.settings

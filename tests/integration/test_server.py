@@ -15,7 +15,7 @@ import uvicorn
 
 from api.app import create_app
 from api.server import HttpProtocol
-from graph.settings import Settings
+from api.settings import Settings
 
 
 @pytest.fixture

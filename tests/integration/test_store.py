@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.errors import QueryCatalogError, QueryError, ReadOnlyViolation
 from graph.model import Customer, Product
 from graph.queries import get_queries
-from graph.settings import Settings
 from graph.store import Store
 
 Q = get_queries()

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from api.prompt import Section, count_tokens, render
 from api.rules import Condition, load_rules, parse_rules
-from graph.consent import ConsentRecord, allows, in_force
 from graph.errors import ConfigError
+from privacy.consent import ConsentRecord, allows, in_force
 
 BASE = """
 verbosity:

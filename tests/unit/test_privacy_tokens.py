@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.privacy import (
-    MaskingFilter,
-    mask,
-    normalize_email,
-    normalize_phone,
-    privacy_key,
-    subject_hash,
-    token,
-)
-from graph.settings import Settings
+from api.settings import Settings
+from privacy.masking import MaskingFilter, mask
+from privacy.tokens import normalize_email, normalize_phone, privacy_key, subject_hash, token
 
 
 def test_tokens_are_keyed_and_normalised() -> None:

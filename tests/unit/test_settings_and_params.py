@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from api.cli import parse_params
+from api.settings import Settings, get_settings
 from graph.errors import CkgError, QueryError
-from graph.settings import Settings, get_settings
 from graph.store import _check_param
 
 

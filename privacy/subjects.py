@@ -16,12 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.consent import PURPOSES, ConsentRecord, in_force
 from graph.errors import CkgError, CustomerNotFound
 from graph.model import Purpose
-from graph.privacy import normalize_email, normalize_phone, subject_hash, token
 from graph.queries import Queries
 from graph.store import Store
+from privacy.consent import PURPOSES, ConsentRecord, in_force
+from privacy.tokens import normalize_email, normalize_phone, subject_hash, token
 
 DAY_MS = 86_400_000
 # id lists the erasure collects, by the label they belong to (also the statement's parameters)
