@@ -269,7 +269,8 @@ def ingest_cmd(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from graph.store import open_store
-    from ingest.run import FORMATS, ingest_file
+    from ingest.formats import FORMATS
+    from ingest.run import ingest_file
 
     if fmt is not None and fmt not in FORMATS:
         raise CkgError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")

@@ -52,7 +52,8 @@ from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
 from graph.store import Store, open_store
 from ingest.datasets import ESHOP_FILE, RETAIL_FILE, shared_datasets
-from ingest.run import Format, ingest_file
+from ingest.formats import Format
+from ingest.run import ingest_file
 
 
 def pct(values: list[float], q: float) -> float:

@@ -30,7 +30,8 @@ from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
 from graph.store import open_store
 from ingest.datasets import RETAIL_FILE, shared_datasets
-from ingest.run import Format, ingest_file
+from ingest.formats import Format
+from ingest.run import ingest_file
 
 
 def one_run(path: Path, fmt: Format, batch_size: int, ingest_batch: int | None) -> dict[str, Any]:

@@ -6,20 +6,17 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 from graph.errors import CkgError, ConfigError
 from graph.model import Purpose
 from graph.store import Store
 from ingest.adapters import ADAPTERS
 from ingest.events import ConsentChanged, Event
+from ingest.formats import FORMATS, Format, guess_format, records
 from ingest.loader import Loader, LoadResult
 from ingest.report import DeadLetter, dead_letter_path
 from ingest.settings import ingest_settings
-from ingest.sources import SourceRecord, read_csv, read_jsonl
 
-Format = Literal["jsonl", "csv", "online-retail", "eshop-clickstream"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "online-retail", "eshop-clickstream")
 PURPOSES: tuple[Purpose, ...] = (
     "personalization",
     "analytics",
@@ -32,25 +29,6 @@ DATASET_CONSENT: dict[str, tuple[Purpose, ...]] = {
     "online-retail": ("personalization", "analytics"),
     "eshop-clickstream": ("personalization", "analytics"),
 }
-
-
-def guess_format(path: Path) -> Format:
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if name.endswith(".csv"):
-        return "csv"
-    raise CkgError(f"cannot tell the format of {path.name}; pass --format")
-
-
-def records(path: Path, fmt: Format) -> Iterator[SourceRecord]:
-    if not path.is_file():
-        raise CkgError(f"no such file: {path}")
-    if fmt == "jsonl":
-        return read_jsonl(path)
-    if fmt == "csv":
-        return read_csv(path)
-    return read_csv(path, delimiter=ADAPTERS[fmt][1])
 
 
 def parse_consent(text: str | None, fmt: Format) -> tuple[Purpose, ...]:
