@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ingest.events import EventRejected
@@ -216,6 +216,15 @@ class RetailOrders:
         if "amount" in first:
             merged["amount"] = round(sum(float(r["amount"]) for r in raws), 4)
         return merged
+
+
+class Grouping(Protocol):
+    """How consecutive adapted rows combine into one event (e.g. the lines of one order)."""
+
+    def key(self, raw: Mapping[str, Any]) -> Any:
+        """Rows with equal keys in a row form one event; None keeps the row on its own."""
+
+    def merge(self, raws: list[Mapping[str, Any]]) -> Mapping[str, Any]: ...
 
 
 Adapter = Callable[[Mapping[str, Any]], dict[str, Any]]

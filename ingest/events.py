@@ -73,7 +73,7 @@ RejectReason = Literal[
     "unexpected_field",
     # raised by source adapters for rows that are real data but not customer events
     "not_customer_activity",
-    # privacy policy at load time (ingest/loader.py, README "Privacy")
+    # privacy policy at load time (privacy/policy.py, README "Privacy")
     "erased_subject",
     "no_analytics_consent",
 ]
@@ -463,6 +463,11 @@ EVENT_TYPES: dict[str, type[_EventBase]] = {
         LoyaltyUpdated,
     )
 }
+
+
+def identity_id(anonymous_id: str) -> str:
+    """The id of the Identity node an anonymous (visitor) id is stored as."""
+    return f"anon:{anonymous_id}"
 
 
 # --- parsing -------------------------------------------------------------------------------------

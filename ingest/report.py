@@ -1,7 +1,9 @@
 """Reconciliation and dead-letter: every input record is accounted for, and every reject is kept.
 
 `input = accepted + duplicates + rejected` must hold for every run; `Reconciliation.check()` says
-so or raises, so a loader bug that loses or double-counts a record fails loudly.
+so or raises, so a loader bug that loses or double-counts a record fails loudly. `Ledger` is the
+one place the pipeline's stages settle a record: counted, dead-lettered when rejected, and its
+outcome noted when the caller answers per record.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from graph.errors import CkgError
 from graph.settings import StoreSettings
+from ingest.sources import SourceRecord
 
 _LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
@@ -136,3 +139,64 @@ class DeadLetter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@dataclass
+class Outcome:
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class Ledger:
+    """Settles input records: counts them, dead-letters rejects, notes outcomes when asked.
+
+    `outcomes` is None unless the caller answers per record (the HTTP API), so a file load keeps
+    no per-line state.
+    """
+
+    def __init__(
+        self,
+        reconciliation: Reconciliation,
+        dead_letter: DeadLetter,
+        outcomes: dict[int, Outcome] | None = None,
+    ) -> None:
+        self.reconciliation = reconciliation
+        self.dead_letter = dead_letter
+        self.outcomes = outcomes
+
+    def seen(self) -> None:
+        self.reconciliation.seen()
+
+    def accept(self, records: list[SourceRecord], event_id: str) -> None:
+        self.reconciliation.accept(len(records))
+        for record in records:
+            self._note(record, Outcome("accepted", event_id))
+
+    def duplicate(self, records: list[SourceRecord], event_id: str) -> None:
+        self.reconciliation.duplicate(len(records))
+        for record in records:
+            self._note(record, Outcome("duplicate", event_id))
+
+    def reject(
+        self,
+        record: SourceRecord,
+        reason: str,
+        message: str | None,
+        original: Any,
+        event_id: str | None = None,
+    ) -> None:
+        self.reconciliation.reject(reason)
+        self.dead_letter.write(
+            source=record.source,
+            position=record.position,
+            reason=reason,
+            message=message,
+            record=original,
+        )
+        self._note(record, Outcome("rejected", event_id, reason, message))
+
+    def _note(self, record: SourceRecord, outcome: Outcome) -> None:
+        if self.outcomes is not None:
+            self.outcomes[record.position] = outcome

@@ -311,15 +311,6 @@ def _relationship_counts(store: Store, q: Queries, ids: Mapping[str, list[str]])
     return {t: n // 2 for t, n in sorted(halves.items())}
 
 
-def suppressed(store: Store, q: Queries) -> set[str]:
-    """Keyed hashes of every erased subject id and alias."""
-    out: set[str] = set()
-    for r in store.read(q.suppression_list):
-        out.add(r["subject_hash"])
-        out.update(r["aliases"] or [])
-    return out
-
-
 # --- retention ---------------------------------------------------------------------------------
 
 
