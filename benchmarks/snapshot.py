@@ -152,71 +152,62 @@ def answers(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--keep", type=Path, help="write the answers and graph lines here")
-    ap.add_argument("--skip-retail", action="store_true")
-    ap.add_argument("--only-retail", action="store_true", help="just the retail graph digest")
-    args = ap.parse_args()
+def load(env: dict[str, str], path: Path, fmt: str, dead_letter: str) -> None:
+    ckg(env, "ingest", str(path), "--format", fmt, "-q", "--dead-letter", dead_letter)
+
+
+def retail_digest(env: dict[str, str], tmp: str) -> dict[str, Any]:
+    load(env, RETAIL, "online-retail", f"{tmp}/dl1.jsonl")
+    lines = graph_lines(Path(env["CKG_DATA_DIR"]), env["CKG_GRAPH_NAME"])
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return {"retail_graph_sha256": digest, "retail_graph_lines": len(lines)}
+
+
+def sample_answers(env: dict[str, str], tmp: str) -> dict[str, Any]:
+    load(env, SAMPLES / "online-retail-sample.csv.gz", "online-retail", f"{tmp}/dl2.jsonl")
+    load(env, SAMPLES / "eshop-clickstream-sample.csv.gz", "eshop-clickstream", f"{tmp}/dl2.jsonl")
+    ckg(env, "embed", "--quiet", "--workers", "1", "--seed", "42")
+    ckg(env, "segment", "--quiet", "--seed", "42")
+    return answers(env)
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
-        env = {
-            **base_env,
-            "CKG_DATA_DIR": str(data),
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+        env |= {
+            "CKG_DATA_DIR": f"{tmp}/data",
             "CKG_API_KEYS_FILE": f"{tmp}/keys.json",
             "CKG_PRIVACY_KEY": "snapshot-key",
             "CKG_GRAPH_NAME": "retail",
         }
         try:
             if not args.skip_retail:
-                ckg(
-                    env,
-                    "ingest",
-                    str(RETAIL),
-                    "--format",
-                    "online-retail",
-                    "-q",
-                    "--dead-letter",
-                    f"{tmp}/dl1.jsonl",
-                )
-                lines = graph_lines(data, "retail")
-                result["retail_graph_sha256"] = hashlib.sha256(
-                    "\n".join(lines).encode()
-                ).hexdigest()
-                result["retail_graph_lines"] = len(lines)
+                result |= retail_digest(env, tmp)
             if args.only_retail:
-                print(json.dumps(result))
-                return
+                return result, None
             env["CKG_GRAPH_NAME"] = "samples"
-            for name, fmt in (
-                ("online-retail-sample.csv.gz", "online-retail"),
-                ("eshop-clickstream-sample.csv.gz", "eshop-clickstream"),
-            ):
-                ckg(
-                    env,
-                    "ingest",
-                    str(SAMPLES / name),
-                    "--format",
-                    fmt,
-                    "-q",
-                    "--dead-letter",
-                    f"{tmp}/dl2.jsonl",
-                )
-            ckg(env, "embed", "--quiet", "--workers", "1", "--seed", "42")
-            ckg(env, "segment", "--quiet", "--seed", "42")
-            got = answers(env)
+            return result, sample_answers(env, tmp)
         finally:
             subprocess.run([CKG, "store", "stop"], env=env, capture_output=True, check=False)
-    text = json.dumps(got, sort_keys=True, indent=1)
-    result["answers_sha256"] = hashlib.sha256(text.encode()).hexdigest()
-    result["answers"] = len(got)
-    result["answers_200"] = sum(1 for v in got.values() if v[0] == 200)
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        (args.keep / "answers.json").write_text(text)
-        result["kept"] = str(args.keep)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", type=Path, help="write the answers here")
+    ap.add_argument("--skip-retail", action="store_true")
+    ap.add_argument("--only-retail", action="store_true", help="just the retail graph digest")
+    args = ap.parse_args()
+    result, got = run(args)
+    if got is not None:
+        text = json.dumps(got, sort_keys=True, indent=1)
+        result["answers_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        result["answers"] = len(got)
+        result["answers_200"] = sum(1 for v in got.values() if v[0] == 200)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            (args.keep / "answers.json").write_text(text)
+            result["kept"] = str(args.keep)
     print(json.dumps(result))
 
 

@@ -239,33 +239,11 @@ def erase(store: Store, q: Queries, key: bytes, customer_id: str) -> ErasureRece
     h = subject_hash(key, customer_id)
     old = store.read_one(q.erasure_receipt, {"hash": h})
     if old is not None:
-        counts = json.loads(old["counts"] or "{}")
-        return ErasureReceipt(
-            subject_hash=h,
-            at=old["at"],
-            nodes=counts.get("nodes", {}),
-            relationships=counts.get("relationships", {}),
-            verified=bool(old["verified"]),
-            already_erased=True,
-        )
+        return _stored_receipt(h, old)
     row = store.read_one(q.erasure_collect, {"id": customer_id})
     if row is None:
         raise CustomerNotFound(f"no customer {customer_id!r}")
-    ids: dict[str, list[str]] = {
-        "customers": [row["customer"]],
-        **{
-            k: sorted(set(row[k] or []))
-            for k in ("identities", "pii", "consents", "sessions", "carts", "events", "orders")
-        },
-    }
-    # a search query goes only when every session that searched it is this person's
-    searched = Counter(row["queries"] or [])
-    totals = {
-        r["id"]: int(r["searchers"])
-        for r in store.read(q.query_searchers, {"ids": sorted(searched)})
-    }
-    ids["queries"] = sorted(qid for qid, n in searched.items() if totals.get(qid, 0) <= n)
-
+    ids = _erased_ids(store, q, row)
     nodes = {label: len(ids[param]) for label, param in ERASED if ids[param]}
     relationships = _relationship_counts(store, q, ids)
     at = now_ms()
@@ -287,7 +265,9 @@ def erase(store: Store, q: Queries, key: bytes, customer_id: str) -> ErasureRece
     deleted = res.counters.get("relationships_deleted")
     verified = remaining == 0 and (deleted is None or deleted >= sum(relationships.values()))
     store.write(q.erasure_mark_verified, {"hash": h, "verified": verified})
-    receipt = ErasureReceipt(
+    if not verified:
+        raise ErasureIncomplete(f"erasure of subject {h[:12]}… left {remaining} nodes")
+    return ErasureReceipt(
         subject_hash=h,
         at=at,
         nodes=nodes,
@@ -295,9 +275,37 @@ def erase(store: Store, q: Queries, key: bytes, customer_id: str) -> ErasureRece
         verified=verified,
         stale_models=stale,
     )
-    if not verified:
-        raise ErasureIncomplete(f"erasure of subject {h[:12]}… left {remaining} nodes")
-    return receipt
+
+
+def _stored_receipt(subject: str, row: Mapping[str, Any]) -> ErasureReceipt:
+    counts = json.loads(row["counts"] or "{}")
+    return ErasureReceipt(
+        subject_hash=subject,
+        at=row["at"],
+        nodes=counts.get("nodes", {}),
+        relationships=counts.get("relationships", {}),
+        verified=bool(row["verified"]),
+        already_erased=True,
+    )
+
+
+def _erased_ids(store: Store, q: Queries, row: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The ids of every node the erasure deletes, by kind."""
+    ids: dict[str, list[str]] = {
+        "customers": [row["customer"]],
+        **{
+            k: sorted(set(row[k] or []))
+            for k in ("identities", "pii", "consents", "sessions", "carts", "events", "orders")
+        },
+    }
+    # a search query goes only when every session that searched it is this person's
+    searched = Counter(row["queries"] or [])
+    totals = {
+        r["id"]: int(r["searchers"])
+        for r in store.read(q.query_searchers, {"ids": sorted(searched)})
+    }
+    ids["queries"] = sorted(qid for qid, n in searched.items() if totals.get(qid, 0) <= n)
+    return ids
 
 
 def _relationship_counts(store: Store, q: Queries, ids: Mapping[str, list[str]]) -> dict[str, int]:
