@@ -19,7 +19,7 @@ query's back-to-back p50 from one caller, and `machine`: the same fixed unit of 
 over and over with nothing else running, before and after the runs (this machine's cores
 sometimes slow down about tenfold for tens of milliseconds, in every process at once; the
 share of slow units says how much of a run's tail is the machine's).
-Targets (issue #4): p99 <= 25 ms and api_overhead_ratio <= 2.0 on 2 cores.
+Targets: p99 <= 25 ms and api_overhead_ratio <= 2.0 on 2 cores.
 
     .venv/bin/python benchmarks/context_latency.py [--data-dir DIR] [--rate 200] [--seconds 20]
         [--runs 5]
@@ -44,6 +44,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 
 from api.auth import create_key
 from api.settings import Settings
@@ -240,7 +241,7 @@ def drive_raw_async(
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--clients", type=int, default=32)
@@ -253,161 +254,210 @@ def main() -> None:
     ap.add_argument(
         "--probe-seconds", type=float, default=10.0, help="idle CPU probe before and after the runs"
     )
-    args = ap.parse_args()
-    rng = random.Random(args.seed)
-    q = get_queries()
+    return ap.parse_args()
 
+
+def load_datasets(store: Store, tmp: Path) -> None:
+    """Both shared datasets, in full."""
+    root = shared_datasets()
+    loads: tuple[tuple[Path, Format], ...] = (
+        (RETAIL_FILE, "online-retail"),
+        (ESHOP_FILE, "eshop-clickstream"),
+    )
+    for path, fmt in loads:
+        ingest_file(store, root / path, fmt=fmt, dead_letter=tmp / "dl")
+    store.checkpoint()
+
+
+def context_params(
+    store: Store, rng: random.Random
+) -> tuple[list[str], list[str], list[dict[str, object]]]:
+    """Every session id, a seeded sample of them, and the context query's parameters for each."""
+    sessions = sorted(r["id"] for r in store.read(get_queries().bench_session_ids))
+    sample = rng.sample(sessions, min(2000, len(sessions)))
+    params: list[dict[str, object]] = [
+        {"session_id": s, "purpose": "personalization", "recs": 20} for s in sample
+    ]
+    return sessions, sample, params
+
+
+def back_to_back(store: Store, params: list[dict[str, object]], calls: int) -> list[float]:
+    """The context query from one caller, one call after another, once the caches are warm."""
+    q = get_queries()
+    for p in params[:100]:  # warm the store's caches
+        store.read(q.session_context, p)
+    hot: list[float] = []
+    for i in range(calls):
+        t0 = time.perf_counter()
+        store.read(q.session_context, params[i % len(params)])
+        hot.append((time.perf_counter() - t0) * 1000)
+    return hot
+
+
+def start_api(settings: Settings, data: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """The API as its own process, with the protocol `ckg serve` uses, without its access log."""
+    env = {
+        **os.environ,
+        "CKG_DATA_DIR": str(data),
+        "CKG_GRAPH_NAME": "ckg",
+        "CKG_API_KEYS_FILE": str(settings.api_keys_file),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--http",
+            "api.server:HttpProtocol",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+
+
+def wait_for_api(port: int, key: str, sample: list[str], seed: int) -> None:
+    """Until the API answers (60 s at most)."""
+    deadline = time.time() + 60
+    while True:
+        try:
+            drive(port, key, sample, 1, 0.2, None, seed)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@dataclass
+class Target:
+    """What the runs drive: the store directly, and the API over loopback."""
+
+    store: Store
+    params: list[dict[str, object]]
+    port: int
+    key: str
+    sample: list[str]
+
+
+def one_run(target: Target, args: argparse.Namespace, seed: int) -> dict[str, float]:
+    """The store from threads, from asyncio tasks, then the API: same paced load each time."""
+    query = get_queries().session_context
+    t = target
+    raw = drive_raw(t.store, query, t.params, args.clients, args.seconds, args.rate, seed)
+    raw_async = drive_raw_async(
+        t.store, query, t.params, args.clients, args.seconds, args.rate, seed
+    )
+    paced, errors, took = drive(
+        t.port, t.key, t.sample, args.clients, args.seconds, args.rate, seed
+    )
+    # the baseline is the faster of the store's two client paths under the
+    # same load: the API is charged with all beyond the quickest direct call
+    raw_p50 = min(statistics.median(raw), statistics.median(raw_async))
+    return {
+        "requests": len(paced),
+        "p50_ms": statistics.median(paced),
+        "p99_ms": pct(paced, 0.99),
+        "rps": len(paced) / took,
+        "raw_query_p50_ms": raw_p50,
+        "raw_threads_p50_ms": statistics.median(raw),
+        "raw_async_p50_ms": statistics.median(raw_async),
+        "api_overhead_ratio": statistics.median(paced) / raw_p50,
+        "errors": len(errors),
+    }
+
+
+@dataclass
+class Measured:
+    runs: list[dict[str, float]]
+    machine: dict[str, dict[str, float]]
+    flat: list[float]
+    flat_errors: list[int]
+    flat_seconds: float
+
+
+def measure(target: Target, args: argparse.Namespace) -> Measured:
+    """Warm up, probe the idle machine, the paced runs, probe again, then the API flat out."""
+    t = target
+    wait_for_api(t.port, t.key, t.sample, args.seed)
+    drive(t.port, t.key, t.sample, args.clients, 3, None, args.seed)  # warm-up
+    machine = {"before": cpu_probe(args.probe_seconds)}
+    runs = [one_run(t, args, args.seed + 100 * r) for r in range(args.runs)]
+    machine["after"] = cpu_probe(args.probe_seconds)
+    flat, err_f, t_f = drive(
+        t.port, t.key, t.sample, args.clients, args.seconds / 2, None, args.seed + 1000
+    )
+    return Measured(runs, machine, flat, err_f, t_f)
+
+
+def summary(
+    args: argparse.Namespace, m: Measured, hot: list[float], sessions: list[str]
+) -> dict[str, object]:
+    runs = m.runs
+
+    def med(name: str) -> float:
+        return round(statistics.median(r[name] for r in runs), 2)
+
+    return {
+        "requests": sum(r["requests"] for r in runs),
+        "runs": args.runs,
+        **{
+            k: med(k)
+            for k in (
+                "p50_ms",
+                "p99_ms",
+                "rps",
+                "raw_query_p50_ms",
+                "raw_threads_p50_ms",
+                "raw_async_p50_ms",
+                "api_overhead_ratio",
+            )
+        },
+        "per_run": [{k: round(v, 2) for k, v in r.items()} for r in runs],
+        "raw_back_to_back_p50_ms": round(statistics.median(hot), 2),
+        "clients": args.clients,
+        "workers": args.workers,
+        "target_rate": args.rate,
+        "errors": sum(r["errors"] for r in runs) + len(m.flat_errors),
+        "saturated_rps": round(len(m.flat) / m.flat_seconds, 1),
+        "saturated_p50_ms": round(statistics.median(m.flat), 2),
+        "saturated_p99_ms": round(pct(m.flat, 0.99), 2),
+        "sessions": len(sessions),
+        "machine": m.machine,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="ckg-ctxbench-") as tmp:
         data = args.data_dir or Path(tmp) / "data"
         settings = Settings(data_dir=data, graph_name="ckg", api_keys_file=Path(tmp) / "keys.json")
         try:
             with open_store(settings) as store:
                 if args.data_dir is None:
-                    root = shared_datasets()
-                    loads: tuple[tuple[Path, Format], ...] = (
-                        (RETAIL_FILE, "online-retail"),
-                        (ESHOP_FILE, "eshop-clickstream"),
-                    )
-                    for path, fmt in loads:
-                        ingest_file(store, root / path, fmt=fmt, dead_letter=Path(tmp) / "dl")
-                    store.checkpoint()
-                sessions = sorted(r["id"] for r in store.read(q.bench_session_ids))
-                sample = rng.sample(sessions, min(2000, len(sessions)))
-                params = [
-                    {"session_id": s, "purpose": "personalization", "recs": 20} for s in sample
-                ]
-                for p in params[:100]:  # warm the store's caches
-                    store.read(q.session_context, p)
-                hot: list[float] = []
-                for i in range(args.raw_calls):
-                    t0 = time.perf_counter()
-                    store.read(q.session_context, params[i % len(params)])
-                    hot.append((time.perf_counter() - t0) * 1000)
-
+                    load_datasets(store, Path(tmp))
+                sessions, sample, params = context_params(store, rng)
+                hot = back_to_back(store, params, args.raw_calls)
                 key = create_key(settings.api_keys_file, "bench", ["chatbot:read"])
                 port = 18000 + rng.randrange(1000)
-                env = {
-                    **os.environ,
-                    "CKG_DATA_DIR": str(data),
-                    "CKG_GRAPH_NAME": "ckg",
-                    "CKG_API_KEYS_FILE": str(settings.api_keys_file),
-                }
-                server = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "api.app:create_app",
-                        "--factory",
-                        "--http",
-                        "api.server:HttpProtocol",
-                        "--port",
-                        str(port),
-                        "--workers",
-                        str(args.workers),
-                        "--log-level",
-                        "warning",
-                        "--no-access-log",
-                    ],
-                    env=env,
-                )
+                server = start_api(settings, data, port, args.workers)
                 try:
-                    deadline = time.time() + 60
-                    while True:
-                        try:
-                            drive(port, key, sample, 1, 0.2, None, args.seed)
-                            break
-                        except OSError:
-                            if time.time() > deadline:
-                                raise
-                            time.sleep(0.3)
-                    drive(port, key, sample, args.clients, 3, None, args.seed)  # warm-up
-                    machine = {"before": cpu_probe(args.probe_seconds)}
-                    runs = []
-                    for r in range(args.runs):
-                        seed = args.seed + 100 * r
-                        raw = drive_raw(
-                            store,
-                            q.session_context,
-                            params,
-                            args.clients,
-                            args.seconds,
-                            args.rate,
-                            seed,
-                        )
-                        raw_async = drive_raw_async(
-                            store,
-                            q.session_context,
-                            params,
-                            args.clients,
-                            args.seconds,
-                            args.rate,
-                            seed,
-                        )
-                        paced, errors, took = drive(
-                            port, key, sample, args.clients, args.seconds, args.rate, seed
-                        )
-                        # the baseline is the faster of the store's two client paths under the
-                        # same load: the API is charged with all beyond the quickest direct call
-                        raw_p50 = min(statistics.median(raw), statistics.median(raw_async))
-                        runs.append(
-                            {
-                                "requests": len(paced),
-                                "p50_ms": statistics.median(paced),
-                                "p99_ms": pct(paced, 0.99),
-                                "rps": len(paced) / took,
-                                "raw_query_p50_ms": raw_p50,
-                                "raw_threads_p50_ms": statistics.median(raw),
-                                "raw_async_p50_ms": statistics.median(raw_async),
-                                "api_overhead_ratio": statistics.median(paced) / raw_p50,
-                                "errors": len(errors),
-                            }
-                        )
-                    machine["after"] = cpu_probe(args.probe_seconds)
-                    flat, err_f, t_f = drive(
-                        port, key, sample, args.clients, args.seconds / 2, None, args.seed + 1000
-                    )
+                    measured = measure(Target(store, params, port, key, sample), args)
                 finally:
                     server.terminate()
                     server.wait(30)
         finally:
             if args.data_dir is None:
                 EmbeddedServer(data).stop()
-
-    def med(name: str) -> float:
-        return round(statistics.median(r[name] for r in runs), 2)
-
-    print(
-        json.dumps(
-            {
-                "requests": sum(r["requests"] for r in runs),
-                "runs": args.runs,
-                **{
-                    k: med(k)
-                    for k in (
-                        "p50_ms",
-                        "p99_ms",
-                        "rps",
-                        "raw_query_p50_ms",
-                        "raw_threads_p50_ms",
-                        "raw_async_p50_ms",
-                        "api_overhead_ratio",
-                    )
-                },
-                "per_run": [{k: round(v, 2) for k, v in r.items()} for r in runs],
-                "raw_back_to_back_p50_ms": round(statistics.median(hot), 2),
-                "clients": args.clients,
-                "workers": args.workers,
-                "target_rate": args.rate,
-                "errors": sum(r["errors"] for r in runs) + len(err_f),
-                "saturated_rps": round(len(flat) / t_f, 1),
-                "saturated_p50_ms": round(statistics.median(flat), 2),
-                "saturated_p99_ms": round(pct(flat, 0.99), 2),
-                "sessions": len(sessions),
-                "machine": machine,
-            }
-        )
-    )
+    print(json.dumps(summary(args, measured, hot, sessions)))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ products drawn by Zipf popularity, with taste communities so held-out links are 
 Every stage runs in its own child process; peak_rss_mb is the project's pipeline process on the
 1M graph (its own `ru_maxrss`, the store server excluded). Same hyperparameters everywhere:
 64 dimensions, walk length 30, 10 walks per node, window 5, 5 negatives, 1 epoch, p=1, q=0.5,
-2 workers, unweighted graph. Prints one JSON line. Targets (issue #5): speedup >= 10 at AUC
+2 workers, unweighted graph. Prints one JSON line. Targets: speedup >= 10 at AUC
 within 0.01 of the reference on 100k edges; overhead_ratio (total / Word2Vec alone) <= 1.3 and
 peak memory <= 2 GB on 1M edges, on 2 cores.
 
@@ -337,40 +337,38 @@ def child(stage: str, n_edges: int, timeout: float | None = None) -> dict[str, A
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--small", type=int, default=100_000)
     ap.add_argument("--large", type=int, default=1_000_000)
     ap.add_argument("--timeout", type=float, default=600.0, help="cap for the reference (s)")
     ap.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     ap.add_argument("--edges", type=int, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.stage:
-        print(json.dumps(STAGES[args.stage](args.edges)))
-        return
+    return ap.parse_args()
 
-    child("project", 20_000)  # warm numba's on-disk cache, so no stage pays for compiling
-    small = child("project", args.small)
-    assert small is not None
-    notes: list[str] = []
+
+def reference(n_edges: int, timeout: float, notes: list[str]) -> dict[str, Any] | None:
+    """The `node2vec` package's stage, or None (and why, in `notes`)."""
     try:
         import node2vec  # noqa: F401
-
-        ref = child("reference", args.small, timeout=args.timeout)
-        if ref is None:
-            notes.append(f"node2vec package did not finish in {args.timeout:.0f} s")
     except ImportError:
-        ref = None
         notes.append("node2vec package not installed (pip install --no-deps node2vec)")
-    # the floor runs before and after the pipeline and counts as their mean: on this machine
-    # the same training call has taken anywhere from 0.85x to 1.15x as long in one process as
-    # in the next, and one floor measured on one side of the pipeline moved the ratio by that
-    floor_before = child("floor", args.large)
-    large = child("project", args.large)
-    floor_after = child("floor", args.large)
-    assert large is not None and floor_before is not None and floor_after is not None
-    floor = {"seconds": (floor_before["seconds"] + floor_after["seconds"]) / 2}
-    report = {
+        return None
+    ref = child("reference", n_edges, timeout=timeout)
+    if ref is None:
+        notes.append(f"node2vec package did not finish in {timeout:.0f} s")
+    return ref
+
+
+def report(
+    small: dict[str, Any],
+    ref: dict[str, Any] | None,
+    large: dict[str, Any],
+    floors: tuple[dict[str, Any], dict[str, Any]],
+    notes: list[str],
+) -> dict[str, Any]:
+    floor_s = (floors[0]["seconds"] + floors[1]["seconds"]) / 2
+    return {
         "edges_small": small["edges"],
         "seconds_small": round(small["seconds"], 2),
         "auc": round(small["auc"], 4),
@@ -379,9 +377,9 @@ def main() -> None:
         "speedup": round(ref["seconds"] / small["seconds"], 2) if ref else None,
         "edges_large": large["edges"],
         "seconds_large": round(large["seconds"], 2),
-        "word2vec_only_seconds": round(floor["seconds"], 2),
-        "overhead_ratio": round(large["seconds"] / floor["seconds"], 3),
-        "word2vec_only_runs": [round(floor_before["seconds"], 2), round(floor_after["seconds"], 2)],
+        "word2vec_only_seconds": round(floor_s, 2),
+        "overhead_ratio": round(large["seconds"] / floor_s, 3),
+        "word2vec_only_runs": [round(f["seconds"], 2) for f in floors],
         # the same ratio against the pipeline's own training stage (same process, same call)
         "overhead_vs_own_training": round(large["seconds"] / large["stages"]["train_s"], 3),
         "peak_rss_mb": round(large["peak_rss_mb"]),
@@ -402,7 +400,27 @@ def main() -> None:
         "hyperparameters": HYPER,
         "notes": notes,
     }
-    print(json.dumps(report))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.stage:
+        print(json.dumps(STAGES[args.stage](args.edges)))
+        return
+
+    child("project", 20_000)  # warm numba's on-disk cache, so no stage pays for compiling
+    small = child("project", args.small)
+    assert small is not None
+    notes: list[str] = []
+    ref = reference(args.small, args.timeout, notes)
+    # the floor runs before and after the pipeline and counts as their mean: on this machine
+    # the same training call has taken anywhere from 0.85x to 1.15x as long in one process as
+    # in the next, and one floor measured on one side of the pipeline moved the ratio by that
+    floor_before = child("floor", args.large)
+    large = child("project", args.large)
+    floor_after = child("floor", args.large)
+    assert large is not None and floor_before is not None and floor_after is not None
+    print(json.dumps(report(small, ref, large, (floor_before, floor_after), notes)))
 
 
 if __name__ == "__main__":

@@ -25,15 +25,53 @@ import random
 import statistics
 import tempfile
 import time
+from typing import Any
 
 from api.settings import Settings
 from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
-from graph.store import open_store
+from graph.store import Store, open_store
 from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
-from privacy.subjects import erase
+from privacy.subjects import ErasureReceipt, erase
 from privacy.tokens import privacy_key
+
+PLAN_KEYS = ("identities", "consents", "sessions", "carts", "events", "orders")
+
+
+def bare_plans(store: Store, chosen: list[str]) -> list[dict[str, Any]]:
+    """What `erase` would delete for each customer, collected up front for the bare delete."""
+    q = get_queries()
+    plans = []
+    for cid in chosen:
+        row = store.read_one(q.erasure_collect, {"id": cid})
+        assert row is not None
+        plans.append(
+            {
+                "customers": [cid],
+                "pii": row["pii"],
+                **{k: sorted(set(row[k] or [])) for k in PLAN_KEYS},
+                "queries": [],
+            }
+        )
+    return plans
+
+
+def timed_erasures(
+    ours: Settings, a: Store, b: Store, chosen: list[str], plans: list[dict[str, Any]]
+) -> tuple[list[ErasureReceipt], float, float]:
+    """`erase` for each customer in one graph, the bare delete in the other: the receipts and
+    both times."""
+    q = get_queries()
+    key = privacy_key(ours)
+    t0 = time.perf_counter()
+    receipts = [erase(a, q, key, cid) for cid in chosen]
+    ours_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for p in plans:
+        b.write(q.bare_erase, p)
+    bare_s = time.perf_counter() - t0
+    return receipts, ours_s, bare_s
 
 
 def main() -> None:
@@ -54,37 +92,9 @@ def main() -> None:
                     )
                 ids = sorted(r["id"] for r in a.read(q.bench_customer_ids))
                 chosen = random.Random(args.seed).sample(ids, min(args.customers, len(ids)))
-                plans = []
-                for cid in chosen:
-                    row = b.read_one(q.erasure_collect, {"id": cid})
-                    assert row is not None
-                    plans.append(
-                        {
-                            "customers": [cid],
-                            "pii": row["pii"],
-                            **{
-                                k: sorted(set(row[k] or []))
-                                for k in (
-                                    "identities",
-                                    "consents",
-                                    "sessions",
-                                    "carts",
-                                    "events",
-                                    "orders",
-                                )
-                            },
-                            "queries": [],
-                        }
-                    )
+                plans = bare_plans(b, chosen)
                 sizes = [sum(len(v) for v in p.values()) for p in plans]
-                key = privacy_key(ours)
-                t0 = time.perf_counter()
-                receipts = [erase(a, q, key, cid) for cid in chosen]
-                ours_s = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                for p in plans:
-                    b.write(q.bare_erase, p)
-                bare_s = time.perf_counter() - t0
+                receipts, ours_s, bare_s = timed_erasures(ours, a, b, chosen, plans)
         finally:
             EmbeddedServer(data).stop()
     assert all(r.verified for r in receipts)

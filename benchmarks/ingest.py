@@ -2,7 +2,7 @@
 
 Prints one JSON line: lines, seconds, lines_per_s, the raw write speed of the same number of
 nodes and relationships (`UNWIND ... CREATE`, no lookups) measured in the same run and on the same
-server, their ratio, the reconciliation and the outliers marked. Targets (issue #3):
+server, their ratio, the reconciliation and the outliers marked. Targets:
 ratio_to_raw >= 0.5 and lines_per_s >= 20,000 on 2 cores. With `--runs N` every figure is the
 median of N complete runs (each with its own raw write), and the per-run times are listed.
 

@@ -1,1 +1,2 @@
-"""node2vec embeddings, recommendations and segments (built by the embeddings issue)."""
+"""node2vec embeddings of the purchase graph, the recommendations built on them, and customer
+segments."""

@@ -41,12 +41,16 @@ from embeddings.train import (
     similar_recall,
     top_k_similar,
 )
+from graph.catalog import Query
 from graph.errors import CkgError, QueryError
 from graph.queries import get_queries
 from graph.store import Store
 
 MODEL_KIND = "node2vec"
 Progress = Callable[[str], None]
+# (neighbour indexes, scores) per row, as `top_k_similar` returns them
+TopK = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]
+_VECTOR_BATCH = 1000  # rows per write of vectors and SIMILAR lists
 
 
 class NotEnoughData(CkgError):
@@ -194,7 +198,8 @@ def run_embed(
     recommend_k: int = 100,
     progress: Progress = _quiet,
 ) -> EmbedReport:
-    q = get_queries()
+    """Evaluate a candidate, train it on every purchase, record its Model node, and publish it
+    when it is not worse than the promoted model (or `force`)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress("reading purchases from the store")
@@ -207,22 +212,11 @@ def run_embed(
     t0 = time.perf_counter()
     evaluation = evaluate(inter, cutoff, params, blend, baselines=True, progress=progress)
     timings["evaluate_s"] = time.perf_counter() - t0
-    candidate = evaluation.results["ckg"]
 
-    current = store.read_one(q.promoted_model, {"kind": MODEL_KIND})
-    incumbent = current["model"] if current else None
-    incumbent_metrics: Metrics | None = None
     snapshot = inter.snapshot()
     mid = model_id(params, blend, snapshot)
-    if incumbent is not None and incumbent["id"] != mid:
-        stored_metrics = json.loads(incumbent.get("metrics") or "{}")
-        incumbent_metrics = _metrics_from(stored_metrics, evaluation.key)
-        if incumbent_metrics is None:
-            progress("re-evaluating the promoted model's parameters on this split")
-            old_params, old_blend = _params_from(incumbent)
-            incumbent_metrics = evaluate(
-                inter, cutoff, old_params, old_blend, baselines=False
-            ).results["ckg"]
+    incumbent, incumbent_metrics = _incumbent(store, inter, evaluation, mid, progress)
+    candidate = evaluation.results["ckg"]
     promoted = force or incumbent_metrics is None or candidate.not_worse_than(incumbent_metrics)
 
     t0 = time.perf_counter()
@@ -231,36 +225,11 @@ def run_embed(
     timings.update({f"full_{k}": v for k, v in emb.timings.items()})
     timings["train_full_s"] = time.perf_counter() - t0
 
-    metrics = {
-        "evaluation": {
-            "key": evaluation.key,
-            "cutoff_ms": cutoff,
-            "results": {n: m.as_dict() for n, m in evaluation.results.items()},
-        }
-    }
-    store.write(
-        q.upsert_model,
-        {
-            "id": mid,
-            "kind": MODEL_KIND,
-            "params": json.dumps(
-                {"embed": params.as_dict(), "blend": blend.as_dict()}, sort_keys=True
-            ),
-            "seed": params.seed,
-            "snapshot": json.dumps(snapshot, sort_keys=True),
-            "metrics": json.dumps(metrics, sort_keys=True),
-            "created_at": int(time.time() * 1000),
-        },
-    )
+    _record_model(store, mid, params, blend, snapshot, evaluation)
     written: dict[str, float] = {}
     if promoted:
         t0 = time.perf_counter()
-        progress("writing vectors, SIMILAR edges and popularity back")
-        written = write_back(store, inter, emb, mid, similar_k, progress)
-        progress("writing each customer's recommendations")
-        written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
-        store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
-        store.checkpoint()
+        written = _publish(store, inter, emb, blend, mid, similar_k, recommend_k, progress)
         timings["write_back_s"] = time.perf_counter() - t0
     return EmbedReport(
         mid,
@@ -273,9 +242,83 @@ def run_embed(
     )
 
 
+def _incumbent(
+    store: Store, inter: Interactions, evaluation: Evaluation, mid: str, progress: Progress
+) -> tuple[dict[str, Any] | None, Metrics | None]:
+    """The promoted model and its metrics on the candidate's split: stored ones when they came
+    from that split, else its parameters re-evaluated on it. No metrics when the candidate is
+    the promoted model itself (or none is promoted)."""
+    current = store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
+    incumbent = current["model"] if current else None
+    if incumbent is None or incumbent["id"] == mid:
+        return incumbent, None
+    stored_metrics = json.loads(incumbent.get("metrics") or "{}")
+    metrics = _metrics_from(stored_metrics, evaluation.key)
+    if metrics is None:
+        progress("re-evaluating the promoted model's parameters on this split")
+        old_params, old_blend = _params_from(incumbent)
+        metrics = evaluate(
+            inter, evaluation.cutoff_ms, old_params, old_blend, baselines=False
+        ).results["ckg"]
+    return incumbent, metrics
+
+
+def _record_model(
+    store: Store,
+    mid: str,
+    params: EmbedParams,
+    blend: BlendParams,
+    snapshot: dict[str, Any],
+    evaluation: Evaluation,
+) -> None:
+    """The Model node, written for every candidate, promoted or not."""
+    metrics = {
+        "evaluation": {
+            "key": evaluation.key,
+            "cutoff_ms": evaluation.cutoff_ms,
+            "results": {n: m.as_dict() for n, m in evaluation.results.items()},
+        }
+    }
+    store.write(
+        get_queries().upsert_model,
+        {
+            "id": mid,
+            "kind": MODEL_KIND,
+            "params": json.dumps(
+                {"embed": params.as_dict(), "blend": blend.as_dict()}, sort_keys=True
+            ),
+            "seed": params.seed,
+            "snapshot": json.dumps(snapshot, sort_keys=True),
+            "metrics": json.dumps(metrics, sort_keys=True),
+            "created_at": int(time.time() * 1000),
+        },
+    )
+
+
+def _publish(
+    store: Store,
+    inter: Interactions,
+    emb: Embeddings,
+    blend: BlendParams,
+    mid: str,
+    similar_k: int,
+    recommend_k: int,
+    progress: Progress,
+) -> dict[str, float]:
+    """Write the promoted model's results to the serving graph, then mark it promoted."""
+    q = get_queries()
+    progress("writing vectors, SIMILAR edges and popularity back")
+    written = write_back(store, inter, emb, mid, similar_k, progress)
+    progress("writing each customer's recommendations")
+    written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
+    store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
+    store.checkpoint()
+    return written
+
+
 def _similar_rows(
     ids: list[str],
-    top: tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]],
+    top: TopK,
     known: npt.NDArray[np.bool_],
 ) -> Iterator[dict[str, Any]]:
     """Rows {id, ids, scores} (rank = position): parallel lists encode and parse faster than a
@@ -349,7 +392,6 @@ def write_back(
     """Vectors, vector indexes, top-k SIMILAR edges replacing the previous model's, and the
     recent popularity the cold-start fallback ranks by. Safe to repeat."""
     q = get_queries()
-    batch = 1000
     out: dict[str, float] = {}
     # the top-k lists (BLAS and numba, both off the GIL) are computed in a thread while the store
     # is busy indexing the vectors: on a few cores that hides most of one behind the other
@@ -358,60 +400,92 @@ def write_back(
         customer_top = pool.submit(top_k_similar, emb.customers, emb.known_customers, k)
         # before the vectors: once a node is in a vector index, every property write to it
         # updates the index too (20k products: 4 s after, a fraction of that before)
-        pop = recent_popularity(inter)
-        store.write_rows(
-            q.set_product_popularity,
-            (
-                {"id": p, "popularity": round(float(v), 6)}
-                for p, v in zip(inter.products, pop.tolist(), strict=True)
-            ),
-            batch_size=5000,
-        )
-        for idx_query in (q.create_product_vector_index, q.create_customer_vector_index):
-            try:
-                store.write(idx_query)
-            except QueryError as exc:  # FalkorDB has no IF NOT EXISTS
-                if "already indexed" not in str(exc):
-                    raise
-        progress("writing product vectors")
-        store.write_rows(
-            q.set_product_embeddings,
-            _vector_rows(inter.products, emb.products, emb.known_products),
-            batch_size=batch,
-        )
-        progress("writing customer vectors")
-        store.write_rows(
-            q.set_customer_embeddings,
-            _vector_rows(inter.customers, emb.customers, emb.known_customers),
-            batch_size=batch,
-        )
+        _write_popularity(store, inter)
+        _create_vector_indexes(store)
+        _write_vectors(store, inter, emb, progress)
         progress("replacing SIMILAR edges")
-        r = store.write_rows(
+        out["product_similar_created"] = _write_similar(
+            store,
             q.replace_product_similar,
-            _similar_rows(inter.products, product_top.result(), emb.known_products),
-            {"model": mid},
-            batch_size=batch,
+            inter.products,
+            product_top.result(),
+            emb.known_products,
+            mid,
         )
-        out["product_similar_created"] = r.counters.get("relationships_created", 0)
-        r = store.write_rows(
+        out["customer_similar_created"] = _write_similar(
+            store,
             q.replace_customer_similar,
-            _similar_rows(inter.customers, customer_top.result(), emb.known_customers),
-            {"model": mid},
-            batch_size=batch,
+            inter.customers,
+            customer_top.result(),
+            emb.known_customers,
+            mid,
         )
-        out["customer_similar_created"] = r.counters.get("relationships_created", 0)
-        for name, vectors, known, top in (
-            ("product", emb.products, emb.known_products, product_top.result()),
-            ("customer", emb.customers, emb.known_customers, customer_top.result()),
-        ):
-            # exact lists score 1.0; the clustered search above EXACT_LIMIT reports its recall
-            out[f"{name}_similar_recall"] = (
-                round(similar_recall(vectors, known, top[0]), 4)
-                if int(known.sum()) > EXACT_LIMIT
-                else 1.0
-            )
+        out.update(_similar_recalls(emb, product_top.result(), customer_top.result()))
     store.write(q.drop_stale_product_similar, {"model": mid})
     store.write(q.drop_stale_customer_similar, {"model": mid})
     out["products_embedded"] = int(emb.known_products.sum())
     out["customers_embedded"] = int(emb.known_customers.sum())
+    return out
+
+
+def _write_popularity(store: Store, inter: Interactions) -> None:
+    pop = recent_popularity(inter)
+    store.write_rows(
+        get_queries().set_product_popularity,
+        (
+            {"id": p, "popularity": round(float(v), 6)}
+            for p, v in zip(inter.products, pop.tolist(), strict=True)
+        ),
+        batch_size=5000,
+    )
+
+
+def _create_vector_indexes(store: Store) -> None:
+    q = get_queries()
+    for idx_query in (q.create_product_vector_index, q.create_customer_vector_index):
+        try:
+            store.write(idx_query)
+        except QueryError as exc:  # FalkorDB has no IF NOT EXISTS
+            if "already indexed" not in str(exc):
+                raise
+
+
+def _write_vectors(store: Store, inter: Interactions, emb: Embeddings, progress: Progress) -> None:
+    q = get_queries()
+    progress("writing product vectors")
+    store.write_rows(
+        q.set_product_embeddings,
+        _vector_rows(inter.products, emb.products, emb.known_products),
+        batch_size=_VECTOR_BATCH,
+    )
+    progress("writing customer vectors")
+    store.write_rows(
+        q.set_customer_embeddings,
+        _vector_rows(inter.customers, emb.customers, emb.known_customers),
+        batch_size=_VECTOR_BATCH,
+    )
+
+
+def _write_similar(
+    store: Store, query: Query, ids: list[str], top: TopK, known: npt.NDArray[np.bool_], mid: str
+) -> int:
+    """One kind's SIMILAR edges, replacing the previous model's; how many were created."""
+    r = store.write_rows(
+        query, _similar_rows(ids, top, known), {"model": mid}, batch_size=_VECTOR_BATCH
+    )
+    return r.counters.get("relationships_created", 0)
+
+
+def _similar_recalls(emb: Embeddings, product_top: TopK, customer_top: TopK) -> dict[str, float]:
+    """Exact lists score 1.0; the clustered search above EXACT_LIMIT reports its recall."""
+    out: dict[str, float] = {}
+    for name, vectors, known, top in (
+        ("product", emb.products, emb.known_products, product_top),
+        ("customer", emb.customers, emb.known_customers, customer_top),
+    ):
+        out[f"{name}_similar_recall"] = (
+            round(similar_recall(vectors, known, top[0]), 4)
+            if int(known.sum()) > EXACT_LIMIT
+            else 1.0
+        )
     return out

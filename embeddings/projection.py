@@ -5,9 +5,9 @@ Purchases come out of the store once, as (customer, product, time) rows; everyth
 numpy arrays, so the store is read once per run and Python objects per edge never pile up.
 
 Node numbering in the CSR graph: customers first, then products, then categories. Word2Vec
-trains on node numbers written as decimal text (walks.py's walk file; gensim reads them as
-strings, so its trap with integer tokens in negative sampling, see ARCHITECTURE.md, does not
-apply); `CSRGraph.tokens` keeps readable names with a kind prefix (`c:`, `p:`, `k:`).
+trains on node numbers written as decimal text (walks.py's walk file), which gensim reads as
+strings: gensim 4.4 with integer tokens corrupts negative sampling, so tokens are never
+integers. `CSRGraph.tokens` keeps readable names with a kind prefix (`c:`, `p:`, `k:`).
 """
 
 from __future__ import annotations

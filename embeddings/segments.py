@@ -362,12 +362,27 @@ def plot_report(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.decomposition import PCA
-
     out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    cl = results["cluster"]
+    return [
+        _plot_elbow(out, results["cluster"]),
+        _plot_customers_2d(out, results),
+        _plot_profiles(out, results, x, inter),
+    ]
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_elbow(out: Path, cl: Segmentation) -> Path:
+    """Inertia and silhouette by k, the chosen k marked."""
+    import matplotlib.pyplot as plt
+
     ks = sorted(cl.extra["inertia"])
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.plot(ks, [cl.extra["inertia"][k] for k in ks], marker="o")
@@ -375,12 +390,16 @@ def plot_report(
     b.plot(ks, [cl.extra["silhouette"][k] for k in ks], marker="o", color="tab:green")
     b.axvline(cl.extra["k"], color="grey", linestyle="--")
     b.set(title=f"Silhouette by k (chosen k = {cl.extra['k']})", xlabel="k", ylabel="silhouette")
-    fig.tight_layout()
-    paths.append(out / "clusters_elbow_silhouette.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    return _save(fig, out / "clusters_elbow_silhouette.png")
 
-    xy = PCA(n_components=2, random_state=0).fit_transform(cl.extra["features"])
+
+def _plot_customers_2d(out: Path, results: dict[str, Segmentation]) -> Path:
+    """Every customer on the first two principal components of the behaviour features, coloured
+    by each kind's ten largest segments."""
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+
+    xy = PCA(n_components=2, random_state=0).fit_transform(results["cluster"].extra["features"])
     fig, axes = plt.subplots(1, 3, figsize=(18, 5.5))
     for ax, kind in zip(axes, ("rfm", "cluster", "community"), strict=True):
         seg = results[kind]
@@ -390,70 +409,84 @@ def plot_report(
             ax.scatter(xy[pts, 0], xy[pts, 1], s=4, alpha=0.6, label=seg.names[lbl][:32])
         ax.set(title=f"{kind} segments (PCA of behaviour features)", xticks=[], yticks=[])
         ax.legend(fontsize=7, markerscale=3, loc="best")
-    fig.tight_layout()
-    paths.append(out / "customers_2d.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    return _save(fig, out / "customers_2d.png")
+
+
+def _plot_profiles(
+    out: Path, results: dict[str, Segmentation], x: RFM, inter: Interactions
+) -> Path:
+    """Per kind, its eight largest segments: mean R/F/M scores above, size and most bought
+    product below."""
+    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(18, 9))
-    pos = {c: i for i, c in enumerate(x.customers)}
     m = user_item(inter)
     for col, kind in enumerate(("rfm", "cluster", "community")):
-        seg = results[kind]
-        order = np.argsort(-np.bincount(seg.labels, minlength=len(seg.names)))[:8]
-        names = [seg.names[i][:28] for i in order]
-        rows = np.array([pos[c] for c in seg.customers])
-        means = np.array(
+        _plot_rfm_means(axes[0, col], kind, results[kind], x)
+        _plot_sizes_and_tops(axes[1, col], kind, results[kind], inter, m)
+    return _save(fig, out / "segment_profiles.png")
+
+
+def _largest(
+    seg: Segmentation, n: int = 8
+) -> tuple[npt.NDArray[np.int64], list[str], npt.NDArray[np.int64]]:
+    """The `n` largest segments: their labels, short names and sizes."""
+    counts = np.bincount(seg.labels, minlength=len(seg.names))
+    order = np.argsort(-counts)[:n]
+    return order, [seg.names[i][:28] for i in order], counts[order]
+
+
+def _plot_rfm_means(ax: Any, kind: str, seg: Segmentation, x: RFM) -> None:
+    order, names, sizes = _largest(seg)
+    pos = {c: i for i, c in enumerate(x.customers)}
+    rows = np.array([pos[c] for c in seg.customers])
+    means = np.array(
+        [
             [
-                [
-                    x.r[rows[seg.labels == i]].mean(),
-                    x.f[rows[seg.labels == i]].mean(),
-                    x.m[rows[seg.labels == i]].mean(),
-                ]
-                for i in order
+                x.r[rows[seg.labels == i]].mean(),
+                x.f[rows[seg.labels == i]].mean(),
+                x.m[rows[seg.labels == i]].mean(),
             ]
-        )
-        ax = axes[0, col]
-        width = 0.27
-        for j, (lbl, colr) in enumerate(
-            zip("RFM", ("tab:blue", "tab:orange", "tab:green"), strict=True)
-        ):
-            ax.bar(
-                np.arange(len(order)) + (j - 1) * width, means[:, j], width, label=lbl, color=colr
-            )
-        sizes = np.bincount(seg.labels, minlength=len(seg.names))[order]
-        ax.set_xticks(
-            np.arange(len(order)),
-            [f"{n}\n(n={s})" for n, s in zip(names, sizes, strict=True)],
-            rotation=30,
-            ha="right",
-            fontsize=7,
-        )
-        ax.set(title=f"{kind}: mean R/F/M score", ylim=(0, 5.5))
-        ax.legend(fontsize=7)
-        ax = axes[1, col]
-        tops = []
-        cust_index = {c: i for i, c in enumerate(inter.customers)}
-        for i in order:
-            members = [
-                cust_index[c]
-                for c, lbl in zip(seg.customers, seg.labels.tolist(), strict=True)
-                if lbl == i
-            ]
-            bought = np.asarray(m[members].sum(axis=0)).ravel()
-            best = int(np.argmax(bought))
-            pid = inter.products[best]
-            tops.append(f"{inter.names.get(pid, pid)[:26]}")
-        ax.barh(np.arange(len(order)), sizes, color="tab:purple")
-        ax.set_yticks(
-            np.arange(len(order)),
-            [f"{n} · top: {t}" for n, t in zip(names, tops, strict=True)],
-            fontsize=7,
-        )
-        ax.invert_yaxis()
-        ax.set(title=f"{kind}: size and most bought product", xlabel="customers")
-    fig.tight_layout()
-    paths.append(out / "segment_profiles.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths
+            for i in order
+        ]
+    )
+    width = 0.27
+    for j, (lbl, colr) in enumerate(
+        zip("RFM", ("tab:blue", "tab:orange", "tab:green"), strict=True)
+    ):
+        ax.bar(np.arange(len(order)) + (j - 1) * width, means[:, j], width, label=lbl, color=colr)
+    ax.set_xticks(
+        np.arange(len(order)),
+        [f"{n}\n(n={s})" for n, s in zip(names, sizes, strict=True)],
+        rotation=30,
+        ha="right",
+        fontsize=7,
+    )
+    ax.set(title=f"{kind}: mean R/F/M score", ylim=(0, 5.5))
+    ax.legend(fontsize=7)
+
+
+def _plot_sizes_and_tops(
+    ax: Any, kind: str, seg: Segmentation, inter: Interactions, m: Any
+) -> None:
+    order, names, sizes = _largest(seg)
+    tops = []
+    cust_index = {c: i for i, c in enumerate(inter.customers)}
+    for i in order:
+        members = [
+            cust_index[c]
+            for c, lbl in zip(seg.customers, seg.labels.tolist(), strict=True)
+            if lbl == i
+        ]
+        bought = np.asarray(m[members].sum(axis=0)).ravel()
+        best = int(np.argmax(bought))
+        pid = inter.products[best]
+        tops.append(f"{inter.names.get(pid, pid)[:26]}")
+    ax.barh(np.arange(len(order)), sizes, color="tab:purple")
+    ax.set_yticks(
+        np.arange(len(order)),
+        [f"{n} · top: {t}" for n, t in zip(names, tops, strict=True)],
+        fontsize=7,
+    )
+    ax.invert_yaxis()
+    ax.set(title=f"{kind}: size and most bought product", xlabel="customers")

@@ -1,1 +1,2 @@
-"""The graph store: settings, the named-query catalog, the two engines and the graph model."""
+"""The graph store and its two engines (Neo4j, embedded FalkorDB) with their settings, the
+named-query catalog, and the graph model."""

@@ -153,7 +153,7 @@ class EmbeddedServer:
         except OSError as exc:
             raise ConfigError(
                 f"data directory {self.data_dir} is not usable: {exc.strerror or exc}"
-            ) from None
+            ) from exc
 
     @staticmethod
     def client(info: ServerInfo, timeout: float | None = 5.0) -> redis.Redis:
@@ -240,7 +240,7 @@ class EmbeddedServer:
                 start_new_session=detach,
             )
         except OSError as exc:
-            raise ConfigError(f"cannot run {server}: {exc.strerror}") from None
+            raise ConfigError(f"cannot run {server}: {exc.strerror}") from exc
         info = ServerInfo(proc.pid, self.host, port, password, str(self.data_dir), started)
         self._wait_ready(info, proc)
         info = ServerInfo(**{**asdict(info), "startup_seconds": round(time.time() - started, 3)})

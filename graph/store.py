@@ -173,7 +173,7 @@ class Store(ABC):
                 raise QueryError(
                     f"query {query.name!r} returned a row that is not a {model.__name__}: "
                     f"{exc.errors()[0]['msg']}"
-                ) from None
+                ) from exc
         return out
 
     def write(self, query: Query, params: Mapping[str, Any] | None = None) -> WriteResult:
@@ -485,12 +485,12 @@ class FalkorStore(Store):
         except errors.AuthenticationError as exc:
             raise StoreAuthError(f"embedded store refused the password: {exc}") from None
         except (errors.ConnectionError, errors.TimeoutError) as exc:
-            raise StoreUnavailable(f"embedded store unreachable: {exc}") from None
+            raise StoreUnavailable(f"embedded store unreachable: {exc}") from exc
         except errors.ResponseError as exc:
             error = _response_error(exc, write)
             if error is None:
                 return [], {}
-            raise error from None
+            raise error from exc
         names = [h[1] for h in (res.header or [])]
         rows = [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in res.result_set]
         counters = {
@@ -526,7 +526,7 @@ class FalkorStore(Store):
             error = _response_error(exc, write=False)
             if error is None:
                 return []
-            raise error from None
+            raise error from exc
         try:
             return decode_compact(reply)
         except _NotPlain:
@@ -569,7 +569,7 @@ class FalkorStore(Store):
         except self._redis_errors.ResponseError:
             pass  # a rewrite is already running or scheduled
         except self._redis_errors.RedisError as exc:
-            raise StoreUnavailable(f"embedded store unreachable: {exc}") from None
+            raise StoreUnavailable(f"embedded store unreachable: {exc}") from exc
         self._logged_write_s = 0.0
         deadline = time.monotonic() + 600
         while wait and time.monotonic() < deadline:
@@ -619,7 +619,7 @@ class Neo4jStore(Store):
             self._driver.verify_connectivity()
         except BaseException as exc:
             self._driver.close()
-            raise self._map_error(exc, uri) from None
+            raise self._map_error(exc, uri) from exc
 
     def _map_error(self, exc: BaseException, uri: str | None = None) -> CkgError:
         ex = self._neo4j.exceptions
@@ -659,8 +659,10 @@ class Neo4jStore(Store):
                 database_=self.settings.neo4j_database,
                 result_transformer_=transform,
             )
+        except CkgError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc) from None
+            raise self._map_error(exc) from exc
         return out
 
     def _apply_schema_statement(self, statement: str) -> int:
@@ -668,8 +670,10 @@ class Neo4jStore(Store):
         try:
             with self._driver.session(database=self.settings.neo4j_database) as session:
                 c = session.run(cast(Any, statement)).consume().counters
+        except CkgError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc) from None
+            raise self._map_error(exc) from exc
         return int(c.indexes_added + c.constraints_added)
 
     def close(self) -> None:

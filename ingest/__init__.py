@@ -1,1 +1,1 @@
-"""Event ingestion: validated, normalised, idempotent batched loading (the ingestion issue)."""
+"""The event ingestion pipeline: validated, normalised, idempotent batched loading."""
