@@ -19,7 +19,7 @@ from graph.embedded import EmbeddedServer
 from graph.errors import ConfigError, StoreUnavailable
 from graph.store import FalkorStore, open_store
 
-# Restarting after kill -9 must stay fast whatever was loaded before (ARCHITECTURE.md): the
+# Restarting after kill -9 must stay fast whatever was loaded before: the
 # store compacts its log, so replay is bounded by the replay budget, not by history.
 MAX_RESTART_S = 20.0
 
