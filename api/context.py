@@ -32,7 +32,7 @@ from api.schemas import (
     Verbosity,
     ViewPublic,
 )
-from graph.errors import CkgError
+from graph.errors import ClientError
 from graph.model import Purpose
 from graph.queries import Queries
 from graph.records import PopularRow, ProfileFields, RecommendedRow, SessionContextRecord
@@ -86,7 +86,7 @@ _SEASONS = (
 _FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 
 
-class InvalidParameter(CkgError):
+class InvalidParameter(ClientError):
     """A request parameter is well-formed but unusable (unknown time zone)."""
 
     reason = "invalid_parameter"
