@@ -40,6 +40,7 @@ from graph.queries import get_queries
 from graph.store import Store, open_store
 from privacy.masking import MaskingFilter, install_log_masking
 from privacy.subjects import ErasureIncomplete
+from privacy.tokens import privacy_key
 
 logger = logging.getLogger(__name__)
 
@@ -85,13 +86,14 @@ def _lifespan(
 
 
 def _start(app: FastAPI, s: Settings) -> None:
-    """Read everything a request needs once: a missing query file or a bad rules file stops
-    start-up here, not at the first request."""
+    """Read everything a request needs once: a missing query file, a bad rules file or an
+    unusable privacy key stops start-up here, not at the first request."""
     _mask_logs()
     app.state.settings = s
     app.state.queries = get_queries()
     app.state.rules = load_rules(s.context_rules_file)
     app.state.keys = KeyStore(s.api_keys_file, s.api_keys)
+    app.state.privacy_key = privacy_key(s)
     app.state.ingest_lock = threading.Lock()
     app.state.store = _open_store(s)
     if app.state.store is not None:
