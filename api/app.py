@@ -1,11 +1,19 @@
-"""The FastAPI application: one store client per process, created in the lifespan."""
+"""The FastAPI application: start-up state, routes, and how every error leaves the API.
+
+One store client per process, created in the lifespan. Errors get one envelope,
+`{"detail": {"reason", "message"}}`, and one table (`ANSWERS`) decides their status and what
+the caller reads: a client error its own reason and message, an unavailable store its reason
+and a retry hint, a fault of ours a generic 500 while the cause goes to the log.
+"""
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,89 +28,102 @@ from api.errors import PayloadTooLarge
 from api.routes import consents, customers, events, health, recommendations, sessions
 from api.rules import load_rules
 from api.settings import Settings, get_settings
-from graph.errors import CkgError, NotFound, StoreAuthError, StoreUnavailable
+from graph.errors import (
+    CkgError,
+    ClientError,
+    NotFound,
+    StoreAuthError,
+    StoreUnavailable,
+    Unavailable,
+)
 from graph.queries import get_queries
-from graph.store import open_store
-from privacy.masking import install_log_masking
+from graph.store import Store, open_store
+from privacy.masking import MaskingFilter, install_log_masking
 from privacy.subjects import ErasureIncomplete
+from privacy.tokens import privacy_key
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_REASON = "internal_error"
+INTERNAL_MESSAGE = "the server failed to answer; the cause is in its log"
+UNAVAILABLE_MESSAGE = "the store is unavailable; retry after the Retry-After seconds"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing touches the store until the lifespan starts."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s = settings or get_settings()
-        install_log_masking()
-        # a missing query file or a bad rules file stops start-up here, not at the first request
-        app.state.settings = s
-        app.state.queries = get_queries()
-        app.state.rules = load_rules(s.context_rules_file)
-        app.state.keys = KeyStore(s.api_keys_file, s.api_keys)
-        app.state.ingest_lock = threading.Lock()
-        app.state.store = None
-        try:
-            app.state.store = open_store(s)
-        except (StoreUnavailable, StoreAuthError):
-            # Start anyway: /readyz says not ready and store-backed routes answer 503.
-            app.state.store = None
-        if app.state.store is not None:
-            app.state.popular = Popular(
-                app.state.store, app.state.queries, s.popular_window_days, s.popular_cache_s
-            )
-        # Start-up objects live as long as the process: take them out of the collector's
-        # scans, and collect less often, so full collections stop showing up as p99 spikes.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
-        try:
-            yield
-        finally:
-            if app.state.store is not None:
-                await app.state.store.aclose()
-                app.state.store.close()
-
     app = FastAPI(
         title="ckg — customer knowledge graph",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings),
         docs_url="/docs",
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
-    app.include_router(sessions.router)
-    app.include_router(health.router)
-    app.include_router(events.router)
-    app.include_router(customers.router)
-    app.include_router(consents.router)
-    app.include_router(recommendations.router)
-
-    @app.exception_handler(CkgError)
-    async def _domain_error(_: Request, exc: CkgError) -> JSONResponse:
-        return problem(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "loc": list(e.get("loc", ())),
-                "msg": str(e.get("msg", "")),
-                "type": str(e.get("type", "")),
-            }
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(x) for x in first["loc"])
-        return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        reason = {404: "route_not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        return error_response(exc.status_code, reason, str(exc.detail), exc.headers)
-
+    for module in (sessions, health, events, customers, consents, recommendations):
+        app.include_router(module.router)
+    app.exception_handler(CkgError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_unexpected_error)
     app.add_middleware(BodyLimit)
     return app
+
+
+def _lifespan(
+    settings: Settings | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _start(app, settings or get_settings())
+        try:
+            yield
+        finally:
+            store: Store | None = app.state.store
+            if store is not None:
+                await store.aclose()
+                store.close()
+
+    return lifespan
+
+
+def _start(app: FastAPI, s: Settings) -> None:
+    """Read everything a request needs once: a missing query file, a bad rules file or an
+    unusable privacy key stops start-up here, not at the first request."""
+    _mask_logs()
+    app.state.settings = s
+    app.state.queries = get_queries()
+    app.state.rules = load_rules(s.context_rules_file)
+    app.state.keys = KeyStore(s.api_keys_file, s.api_keys)
+    app.state.privacy_key = privacy_key(s)
+    app.state.ingest_lock = threading.Lock()
+    app.state.store = _open_store(s)
+    if app.state.store is not None:
+        app.state.popular = Popular(
+            app.state.store, app.state.queries, s.popular_window_days, s.popular_cache_s
+        )
+    # Start-up objects live as long as the process: take them out of the collector's
+    # scans, and collect less often, so full collections stop showing up as p99 spikes.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
+def _open_store(s: Settings) -> Store | None:
+    try:
+        return open_store(s)
+    except (StoreUnavailable, StoreAuthError) as exc:
+        # Start anyway: /readyz says not ready and store-backed routes answer 503.
+        logger.warning("starting without a store: %s", exc)
+        return None
+
+
+def _mask_logs() -> None:
+    """The masking filter on every handler the API's records pass: `install_log_masking`
+    covers the root's, uvicorn's and `ckg`'s; handlers set on the `api` loggers get it here."""
+    install_log_masking()
+    for name in ("api", __name__):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(MaskingFilter())
 
 
 class BodyLimit:
@@ -151,23 +172,84 @@ class BodyLimit:
         await self.app(scope, counted, guarded)
 
 
-# Domain errors -> HTTP, in one place; the most specific class in an error's MRO wins.
-HTTP_STATUS: dict[type[CkgError], tuple[int, dict[str, str]]] = {
-    AuthError: (401, {"WWW-Authenticate": "Bearer"}),
-    ScopeError: (403, {}),
-    NotFound: (404, {}),
-    PayloadTooLarge: (413, {}),
-    InvalidParameter: (422, {}),
-    ErasureIncomplete: (500, {}),
-    StoreUnavailable: (503, {"Retry-After": "5"}),
-    StoreAuthError: (503, {"Retry-After": "30"}),
-    CkgError: (400, {}),
+@dataclass(frozen=True)
+class Answer:
+    """How one kind of error leaves the API: status, headers, and the reason and message the
+    caller reads (None: the error's own)."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    message: str | None = None
+
+    def response(self, exc: CkgError) -> JSONResponse:
+        reason, message = self.reason or exc.reason, self.message or str(exc)
+        return error_response(self.status, reason, message, self.headers)
+
+
+# Errors -> HTTP, in one place; the most specific class in an error's MRO wins. Which side is
+# at fault is the error's class (graph/errors.py); this table only says how that is answered.
+ANSWERS: dict[type[CkgError], Answer] = {
+    # the caller's to correct: the reason and message as raised
+    AuthError: Answer(401, {"WWW-Authenticate": "Bearer"}),
+    ScopeError: Answer(403),
+    NotFound: Answer(404),
+    PayloadTooLarge: Answer(413),
+    InvalidParameter: Answer(422),
+    ClientError: Answer(400),
+    # retry later: the reason, while the detail (addresses, driver text) goes to the log
+    Unavailable: Answer(503, {"Retry-After": "5"}, message=UNAVAILABLE_MESSAGE),
+    StoreAuthError: Answer(503, {"Retry-After": "30"}, message=UNAVAILABLE_MESSAGE),
+    # faults of ours; an unverified erasure says so (its message holds no store text), any
+    # other fault (configuration, query catalog, a query the store refused) is told apart
+    # in the log only
+    ErasureIncomplete: Answer(500),
+    CkgError: Answer(500, reason=INTERNAL_REASON, message=INTERNAL_MESSAGE),
 }
 
 
+def answer_for(exc: CkgError) -> Answer:
+    """The bare root is a usage error (see graph/errors.py), answered as a client error."""
+    cls = ClientError if type(exc) is CkgError else type(exc)
+    return next(ANSWERS[c] for c in cls.__mro__ if c in ANSWERS)
+
+
 def problem(exc: CkgError) -> JSONResponse:
-    status, headers = next(HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS)
-    return error_response(status, exc.reason, str(exc), headers)
+    return answer_for(exc).response(exc)
+
+
+async def _domain_error(request: Request, exc: CkgError) -> JSONResponse:
+    answer = answer_for(exc)
+    if answer.status == 503:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    elif answer.status >= 500:
+        logger.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return answer.response(exc)
+
+
+async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(x) for x in first["loc"])
+    return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    reason = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, reason, str(exc.detail), exc.headers)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    """Any other exception: the same 500 as a fault. Starlette raises the exception again
+    once this answer is sent, so the server logs it with its traceback."""
+    return error_response(500, INTERNAL_REASON, INTERNAL_MESSAGE)
 
 
 def error_response(

@@ -19,20 +19,20 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from api.settings import ApiKeyConfig
-from graph.errors import CkgError, ConfigError
+from graph.errors import ClientError, ConfigError
 
 Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 KEY_PREFIX = "ckg_"
 
 
-class AuthError(CkgError):
+class AuthError(ClientError):
     """No key, or a key we do not know."""
 
     reason = "unauthenticated"
 
 
-class ScopeError(CkgError):
+class ScopeError(ClientError):
     """A known key without the scope the route needs."""
 
     reason = "forbidden"
@@ -79,7 +79,7 @@ def _read(path: Path) -> list[dict[str, object]]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"API keys file {path} is unreadable: {exc}") from None
+        raise ConfigError(f"API keys file {path} is unreadable: {exc}") from exc
     if not isinstance(data, list):
         raise ConfigError(f"API keys file {path} must hold a JSON list")
     return data

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.prompt import Section, render
-from api.rules import ContextRules
+from api.rules import ContextRules, Limits
 from api.schemas import (
     CartLinePublic,
     CartPublic,
@@ -28,14 +29,21 @@ from api.schemas import (
     SegmentPublic,
     SessionStatePublic,
     TemporalPublic,
+    TimezoneSource,
     TriggerPublic,
     Verbosity,
     ViewPublic,
 )
-from graph.errors import CkgError
+from graph.errors import ClientError
 from graph.model import Purpose
 from graph.queries import Queries
-from graph.records import PopularRow, ProfileFields, RecommendedRow, SessionContextRecord
+from graph.records import (
+    CartRow,
+    PopularRow,
+    ProfileFields,
+    RecommendedRow,
+    SessionContextRecord,
+)
 from graph.store import Store
 from privacy.consent import ConsentRecord, in_force
 
@@ -86,7 +94,7 @@ _SEASONS = (
 _FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 
 
-class InvalidParameter(CkgError):
+class InvalidParameter(ClientError):
     """A request parameter is well-formed but unusable (unknown time zone)."""
 
     reason = "invalid_parameter"
@@ -172,6 +180,45 @@ def _part_of_day(hour: int) -> str:
     return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
 
 
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """The local time of the answer, and where its time zone came from."""
+
+    timezone: str
+    source: TimezoneSource
+    local: datetime
+    season: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Cart:
+    """The session's cart as the rules see it (unrounded types), lines newest first."""
+
+    lines: list[CartRow]
+    items: int
+    value: float
+    idle: float | None
+    abandoned: bool
+
+    def public(self, max_lines: int) -> CartPublic:
+        return CartPublic(
+            lines=[
+                CartLinePublic(
+                    product_id=r.id,
+                    name=r.name,
+                    qty=r.qty,
+                    unit_price=r.unit_price,
+                    value=round(r.qty * r.unit_price, 2) if r.unit_price is not None else None,
+                )
+                for r in self.lines[:max_lines]
+            ],
+            items=self.items,
+            value=self.value,
+            idle_minutes=self.idle,
+            abandoned=self.abandoned,
+        )
+
+
 def build_context(
     rec: SessionContextRecord,
     *,
@@ -185,27 +232,56 @@ def build_context(
     verbosity: Verbosity | None,
 ) -> ContextPublic:
     s = rec.session
-    personal = rec.personal
     device = device or s.device
     level: Verbosity = verbosity or ("concise" if device in rules.concise_devices else "full")
     lim = rules.verbosity[level]
-
-    # time zone: the request's, else the customer's own (a profile attribute, so consented only)
-    customer_tz = rec.customer.timezone if personal and rec.customer else None
-    tz_name, tz_source = (
-        (tz, "request")
-        if tz
-        else (customer_tz, "customer")
-        if customer_tz
-        else (default_tz, "default")
+    clock = _clock(rec, now_ms, tz, default_tz)
+    cart = _cart(rec, now_ms, rules.cart_abandoned_after_minutes)
+    summary = (
+        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.other_sessions) + 1)
+        if rec.customer_id and rec.personal
+        else None
     )
-    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone(tz_name))
-    country = s.country or (rec.customer.country if personal and rec.customer else None)
+    facts = _facts(rec, now_ms, device, summary, cart, clock)
+    return ContextPublic(
+        session_id=s.id,
+        as_of=iso(now_ms) or "",
+        purpose=purpose,
+        personalized=rec.personal,
+        anonymous=rec.customer_id is None,
+        customer_id=rec.customer_id,
+        verbosity=level,
+        customer=summary,
+        session=_session_state(rec, device, facts, cart.public(lim.cart_lines), lim),
+        temporal=_temporal(clock, facts, rules, s.channel, lim.promotions),
+        triggers=_triggers(rec, facts, rules, lim.triggers),
+        recommendations=_recommendations(rec, popular, lim.recommendations),
+        consents=consents_public(rec.consents),
+    )
+
+
+def _clock(rec: SessionContextRecord, now_ms: int, tz: str | None, default_tz: str) -> _Clock:
+    """The request's time zone, else the customer's own (a profile attribute, so consented
+    only), else the default; seasons flip south of the equator."""
+    personal, customer = rec.personal, rec.customer
+    customer_tz = customer.timezone if personal and customer else None
+    source: TimezoneSource
+    if tz:
+        name, source = tz, "request"
+    elif customer_tz:
+        name, source = customer_tz, "customer"
+    else:
+        name, source = default_tz, "default"
+    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone(name))
+    country = rec.session.country or (customer.country if personal and customer else None)
     season = _SEASONS[local.month - 1]
     if country in SOUTHERN:
         season = _FLIP[season]
+    return _Clock(name, source, local, season)
 
-    # cart: the session's own working state, shown with or without personalization consent
+
+def _cart(rec: SessionContextRecord, now_ms: int, abandoned_after_minutes: float) -> _Cart:
+    """The session's own working state: shown with or without personalization consent."""
     lines = sorted(rec.cart, key=lambda r: (-(r.updated_at or 0), r.id))
     items = sum(r.qty for r in lines)
     value = round(sum(r.qty * (r.unit_price or 0.0) for r in lines), 2)
@@ -214,39 +290,27 @@ def build_context(
     abandoned = bool(
         items > 0
         and idle is not None
-        and idle >= rules.cart_abandoned_after_minutes
-        and not s.purchases
+        and idle >= abandoned_after_minutes
+        and not rec.session.purchases
     )
-    cart = CartPublic(
-        lines=[
-            CartLinePublic(
-                product_id=r.id,
-                name=r.name,
-                qty=r.qty,
-                unit_price=r.unit_price,
-                value=round(r.qty * r.unit_price, 2) if r.unit_price is not None else None,
-            )
-            for r in lines[: lim.cart_lines]
-        ],
-        items=items,
-        value=value,
-        idle_minutes=idle,
-        abandoned=abandoned,
-    )
+    return _Cart(lines, items, value, idle, abandoned)
 
+
+def _facts(
+    rec: SessionContextRecord,
+    now_ms: int,
+    device: str | None,
+    summary: CustomerSummaryPublic | None,
+    cart: _Cart,
+    clock: _Clock,
+) -> dict[str, Any]:
+    """What the rules' conditions and messages may name (api/rules.py `Fact`)."""
+    s, personal, local = rec.session, rec.personal, clock.local
     # history relative to this session: visits that ended before it started
     start = s.started_at if s.started_at is not None else now_ms
     earlier = [t for t in rec.other_sessions if t is not None and t < start]
-    summary = (
-        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.other_sessions) + 1)
-        if rec.customer_id and personal
-        else None
-    )
     chats = sorted((c for c in rec.chats if c.intent), key=lambda c: c.at or 0)
-    views = sorted(rec.views, key=lambda v: (-(v.last_at or 0), v.id))[: lim.views]
-    searches = sorted(rec.searches, key=lambda q: (-(q.last_at or 0), q.text))[: lim.searches]
-
-    facts: dict[str, Any] = {
+    return {
         "identified": rec.customer_id is not None,
         "personalized": personal,
         "device": device,
@@ -263,73 +327,81 @@ def build_context(
             round((start - max(earlier)) / DAY_MS, 1) if personal and earlier else None
         ),
         "segments": [g.name for g in rec.segments if g.name] if personal else None,
-        "cart_items": items,
-        "cart_value": value,
-        "cart_idle_minutes": idle,
-        "cart_abandoned": abandoned,
+        "cart_items": cart.items,
+        "cart_value": cart.value,
+        "cart_idle_minutes": cart.idle,
+        "cart_abandoned": cart.abandoned,
         "hour": local.hour,
         "weekday": local.strftime("%A").lower(),
         "part_of_day": _part_of_day(local.hour),
-        "season": season,
+        "season": clock.season,
     }
-    granted: set[str] = {p for p, r in in_force(rec.consents).items() if r.granted}
-    triggers = [
-        TriggerPublic(id=t.id, priority=t.priority, say=t.render(facts))
-        for t in rules.fired(facts, granted)
-    ][: lim.triggers]
+
+
+def _session_state(
+    rec: SessionContextRecord,
+    device: str | None,
+    facts: dict[str, Any],
+    cart: CartPublic,
+    lim: Limits,
+) -> SessionStatePublic:
+    s = rec.session
+    views = sorted(rec.views, key=lambda v: (-(v.last_at or 0), v.id))[: lim.views]
+    searches = sorted(rec.searches, key=lambda q: (-(q.last_at or 0), q.text))[: lim.searches]
+    return SessionStatePublic(
+        id=s.id,
+        channel=s.channel,
+        device=device,
+        started_at=iso(s.started_at),
+        last_seen_at=iso(s.last_seen_at),
+        events=s.events,
+        intent=facts["intent"],
+        last_chat_intent=facts["last_chat_intent"],
+        views=[
+            ViewPublic(
+                product_id=v.id,
+                name=v.name,
+                views=v.count,
+                dwell_ms=v.dwell_ms,
+                last_at=iso(v.last_at),
+            )
+            for v in views
+        ],
+        searches=[
+            SearchPublic(text=q.text, count=q.count, last_at=iso(q.last_at)) for q in searches
+        ],
+        cart=cart,
+    )
+
+
+def _temporal(
+    clock: _Clock, facts: dict[str, Any], rules: ContextRules, channel: str | None, k: int
+) -> TemporalPublic:
     promotions = [
         PromotionPublic(id=p.id, text=p.text)
         for p in rules.promotions
-        if p.active(local.date(), s.channel)
-    ][: lim.promotions]
-
-    recs = _recommendations(rec, popular, lim.recommendations)
-    return ContextPublic(
-        session_id=s.id,
-        as_of=iso(now_ms) or "",
-        purpose=purpose,
-        personalized=personal,
-        anonymous=rec.customer_id is None,
-        customer_id=rec.customer_id,
-        verbosity=level,
-        customer=summary,
-        session=SessionStatePublic(
-            id=s.id,
-            channel=s.channel,
-            device=device,
-            started_at=iso(s.started_at),
-            last_seen_at=iso(s.last_seen_at),
-            events=s.events,
-            intent=facts["intent"],
-            last_chat_intent=facts["last_chat_intent"],
-            views=[
-                ViewPublic(
-                    product_id=v.id,
-                    name=v.name,
-                    views=v.count,
-                    dwell_ms=v.dwell_ms,
-                    last_at=iso(v.last_at),
-                )
-                for v in views
-            ],
-            searches=[
-                SearchPublic(text=q.text, count=q.count, last_at=iso(q.last_at)) for q in searches
-            ],
-            cart=cart,
-        ),
-        temporal=TemporalPublic(
-            timezone=tz_name,
-            timezone_source=tz_source,
-            local_time=local.isoformat(timespec="minutes"),
-            part_of_day=facts["part_of_day"],
-            weekday=facts["weekday"],
-            season=season,
-            promotions=promotions,
-        ),
-        triggers=triggers,
-        recommendations=recs,
-        consents=consents_public(rec.consents),
+        if p.active(clock.local.date(), channel)
+    ][:k]
+    return TemporalPublic(
+        timezone=clock.timezone,
+        timezone_source=clock.source,
+        local_time=clock.local.isoformat(timespec="minutes"),
+        part_of_day=facts["part_of_day"],
+        weekday=facts["weekday"],
+        season=clock.season,
+        promotions=promotions,
     )
+
+
+def _triggers(
+    rec: SessionContextRecord, facts: dict[str, Any], rules: ContextRules, k: int
+) -> list[TriggerPublic]:
+    """The rules that fire on these facts, for the purposes whose consent is in force."""
+    granted: set[str] = {p for p, r in in_force(rec.consents).items() if r.granted}
+    return [
+        TriggerPublic(id=t.id, priority=t.priority, say=t.render(facts))
+        for t in rules.fired(facts, granted)
+    ][:k]
 
 
 def _recommendations(
@@ -403,34 +475,6 @@ def _name(text: str | None, fallback: str) -> str:
 def context_text(ctx: ContextPublic, max_tokens: int) -> str:
     """The prompt snippet: who, what now, what to say, what to offer — in that order."""
     s = ctx.session
-    who = f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor"
-    where = "".join(
-        (
-            f" on {s.device}" if s.device and s.device != "unknown" else "",
-            f" via {s.channel}" if s.channel else "",
-        )
-    )
-    head = [
-        f"Session {s.id}: {who}{where}, {ctx.temporal.weekday} {ctx.temporal.part_of_day}"
-        f" ({ctx.temporal.local_time[11:16]} {ctx.temporal.timezone}), {ctx.temporal.season}"
-    ]
-    if not ctx.personalized:
-        head.append("no personalization consent: do not use personal history")
-    c = ctx.customer
-    profile = []
-    if c is not None:
-        profile = [
-            x
-            for x in (
-                f"tier {c.tier}" if c.tier else "",
-                f"{c.points} points" if c.points else "",
-                f"{c.orders} orders, lifetime value {c.lifetime_value:.2f}",
-                f"segments {', '.join(g.name for g in c.segments if g.name)}" if c.segments else "",
-                f"likes {', '.join(c.preferred_categories)}" if c.preferred_categories else "",
-                f"{c.sessions} visits" if c.sessions else "",
-            )
-            if x
-        ]
     now = [
         f"intent {s.intent}" if s.intent else "",
         f"last asked about {s.last_chat_intent}" if s.last_chat_intent else "",
@@ -446,11 +490,11 @@ def context_text(ctx: ContextPublic, max_tokens: int) -> str:
         + ")"
     )
     sections = [
-        Section("", ["; ".join(head)]),
+        Section("", ["; ".join(_head(ctx))]),
         Section("Say", [t.say for t in ctx.triggers], sep=" "),
         Section("Now", [x for x in now if x]),
         Section(cart_label, cart),
-        Section("Customer", profile),
+        Section("Customer", _profile(ctx.customer)),
         Section(
             "Offer",
             [
@@ -470,3 +514,39 @@ def context_text(ctx: ContextPublic, max_tokens: int) -> str:
         ),
     ]
     return render(sections, max_tokens)
+
+
+def _head(ctx: ContextPublic) -> list[str]:
+    """Who, where and when; and, without consent, the warning not to personalize."""
+    s, t = ctx.session, ctx.temporal
+    who = f"customer {ctx.customer_id}" if ctx.customer_id else "anonymous visitor"
+    where = "".join(
+        (
+            f" on {s.device}" if s.device and s.device != "unknown" else "",
+            f" via {s.channel}" if s.channel else "",
+        )
+    )
+    head = [
+        f"Session {s.id}: {who}{where}, {t.weekday} {t.part_of_day}"
+        f" ({t.local_time[11:16]} {t.timezone}), {t.season}"
+    ]
+    if not ctx.personalized:
+        head.append("no personalization consent: do not use personal history")
+    return head
+
+
+def _profile(c: CustomerSummaryPublic | None) -> list[str]:
+    if c is None:
+        return []
+    return [
+        x
+        for x in (
+            f"tier {c.tier}" if c.tier else "",
+            f"{c.points} points" if c.points else "",
+            f"{c.orders} orders, lifetime value {c.lifetime_value:.2f}",
+            f"segments {', '.join(g.name for g in c.segments if g.name)}" if c.segments else "",
+            f"likes {', '.join(c.preferred_categories)}" if c.preferred_categories else "",
+            f"{c.sessions} visits" if c.sessions else "",
+        )
+        if x
+    ]

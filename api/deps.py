@@ -1,5 +1,8 @@
 """Request dependencies as `Annotated` aliases, so routes declare what they need in one word.
 
+Each alias is defined here once and means one thing: a scope alias is named after the scopes it
+admits, and the start-up objects (store, settings, privacy key) come off `app.state`.
+
 The chatbot's context route is the one exception: it is called on every conversational turn,
 and FastAPI's per-request parameter solving cost it about as much as the store query itself.
 It is a `DirectRoute`, which hands the endpoint the bare request, and reads its key, path and
@@ -45,6 +48,11 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _privacy_key(request: Request) -> bytes:
+    key: bytes = request.app.state.privacy_key
+    return key
+
+
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
     """`Authorization: Bearer <key>` wins over `X-API-Key: <key>`."""
     if authorization and authorization.lower().startswith("bearer "):
@@ -81,12 +89,19 @@ def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
 
 
 StoreDep = Annotated[Store, Depends(_store)]
-IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+# the key of the keyed tokens (privacy.tokens), read once at start-up
+PrivacyKey = Annotated[bytes, Depends(_privacy_key)]
+
 ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
-ProfileKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
+IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
+AdminKey = Annotated[ApiKey, Depends(require("privacy:admin"))]
+ChatbotOrAnalystKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
+ChatbotOrAdminKey = Annotated[ApiKey, Depends(require("chatbot:read", "privacy:admin"))]
+AdminOrIngestKey = Annotated[ApiKey, Depends(require("privacy:admin", "ingest:write"))]
+
 # Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
 PathId = Annotated[EntityId, Path(min_length=1, max_length=256)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:

@@ -1,9 +1,11 @@
-"""HTTP-only errors; domain errors map to status codes in api/app.py and nowhere else."""
+"""Errors only the HTTP edge raises; every error maps to a status code in api/app.py alone."""
 
 from __future__ import annotations
 
-from graph.errors import CkgError
+from graph.errors import ClientError
 
 
-class PayloadTooLarge(CkgError):
+class PayloadTooLarge(ClientError):
+    """The request body or its batch is over the configured limit."""
+
     reason = "payload_too_large"

@@ -192,7 +192,7 @@ def parse_rules(text: str, origin: str) -> ContextRules:
         data = yaml.safe_load(text)
         return ContextRules.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"context rules {origin} are invalid: {exc}") from None
+        raise ConfigError(f"context rules {origin} are invalid: {exc}") from exc
 
 
 def load_rules(path: Path | None) -> ContextRules:
@@ -203,5 +203,5 @@ def load_rules(path: Path | None) -> ContextRules:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read context rules {path}: {exc}") from None
+        raise ConfigError(f"cannot read context rules {path}: {exc}") from exc
     return parse_rules(text, str(path))

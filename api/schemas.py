@@ -1,19 +1,68 @@
-"""Response models of the read API, one family per resource. Times are ISO 8601 UTC strings."""
+"""The API's public shapes: what requests carry and answers hold, one family per resource.
+
+A family is named after its resource: `CustomerCreate` comes in, `CustomerPublic` goes out.
+Every name is distinct across the API, so the OpenAPI document lists each under its own name.
+Domain models that are already public as they stand (consent state, erasure receipt, personal
+data fields) are served as they are and re-exported here. Times are ISO 8601 UTC strings,
+except in recommendation answers, which carry consent times as epoch milliseconds.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from graph.model import Purpose
+from embeddings.serving import ReasonKind
+from graph.model import EntityId, Purpose
+from privacy.subjects import ConsentState as ConsentState
+from privacy.subjects import ErasureReceipt as ErasureReceipt
+from privacy.subjects import PiiFields as PiiFields
 
 Verbosity = Literal["full", "concise"]
 DeviceName = Literal["desktop", "mobile", "tablet", "unknown"]
+ReadPurpose = Literal["personalization", "analytics", "profiling"]
+TimezoneSource = Literal["request", "customer", "default"]
 
 
 class _Public(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+class HealthPublic(_Public):
+    status: str
+    engine: str | None = None
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class EventBatchCreate(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, description="Events as in the JSONL format (see README, 'Events')."
+    )
+
+
+class EventResultPublic(_Public):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class EventBatchPublic(_Public):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[EventResultPublic]
+
+
+# --- consents ----------------------------------------------------------------------------------
 
 
 class ConsentPublic(_Public):
@@ -21,6 +70,29 @@ class ConsentPublic(_Public):
     granted: bool
     at: str
     source: str | None = None
+
+
+class ConsentStatePublic(_Public):
+    customer_id: str
+    consents: list[ConsentState]
+
+
+class ConsentHistoryPublic(_Public):
+    customer_id: str
+    history: list[ConsentPublic]
+
+
+class ConsentUpdate(BaseModel):
+    consents: dict[Purpose, bool] = Field(min_length=1, description="Purpose -> granted.")
+    source: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\w:./-]+$",
+        description="Where the decision was collected, e.g. web-banner.",
+    )
+
+
+# --- customers ---------------------------------------------------------------------------------
 
 
 class SegmentPublic(_Public):
@@ -59,6 +131,46 @@ class CustomerPublic(_Public):
     personalized: bool
     profile: CustomerSummaryPublic | None
     consents: list[ConsentPublic]
+
+
+class CustomerCreate(BaseModel):
+    id: EntityId = Field(description="The pseudonymous customer id.")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    pii: PiiFields | None = None
+    consents: dict[Purpose, bool] = Field(
+        default_factory=dict, description="Decisions collected at sign-up; none: the defaults."
+    )
+    consent_source: str = Field(default="api", max_length=100, pattern=r"^[\w:./-]+$")
+
+
+class CustomerCreatedPublic(_Public):
+    id: str
+    created: bool
+
+
+class LookupRequest(BaseModel):
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class LookupPublic(_Public):
+    customer_ids: list[str]
+
+
+# --- session context ---------------------------------------------------------------------------
+
+
+class ContextQuery(BaseModel):
+    """The context's query parameters, validated as one model."""
+
+    format: Literal["json", "text"] = "json"
+    max_tokens: int = Field(default=400, ge=16, le=8192, description="Budget for format=text.")
+    device: DeviceName | None = Field(default=None, description="Overrides the session's device.")
+    verbosity: Verbosity | None = None
+    tz: str | None = Field(default=None, max_length=64, description="IANA time zone.")
+    at: datetime | None = Field(
+        default=None, description="Evaluate as of this instant (ISO 8601 with offset); default now."
+    )
 
 
 class ViewPublic(_Public):
@@ -112,7 +224,7 @@ class PromotionPublic(_Public):
 
 class TemporalPublic(_Public):
     timezone: str
-    timezone_source: Literal["request", "customer", "default"]
+    timezone_source: TimezoneSource
     local_time: str
     part_of_day: Literal["night", "morning", "afternoon", "evening"]
     weekday: str
@@ -151,3 +263,46 @@ class ContextPublic(_Public):
     triggers: list[TriggerPublic]
     recommendations: list[RecommendationPublic]
     consents: list[ConsentPublic]
+
+
+# --- recommendations ---------------------------------------------------------------------------
+
+
+class PathStepPublic(_Public):
+    """A node (`label`, `id`, `name`) or a relationship (`type`, `score`) on a reason path."""
+
+    label: str | None = None
+    type: str | None = None
+    id: str | None = None
+    name: str | None = None
+    score: float | None = None
+
+
+class ReasonPublic(_Public):
+    kind: ReasonKind
+    text: str
+    path: list[PathStepPublic]
+
+
+class RecommendedProductPublic(_Public):
+    product_id: str
+    name: str | None
+    score: float
+    reason: ReasonPublic
+
+
+class RecommendationConsentPublic(_Public):
+    purpose: str
+    granted: bool
+    consent_id: str | None
+    at: int | None
+    source: str | None
+    owner: str | None
+
+
+class RecommendationsPublic(_Public):
+    subject: str
+    personalized: bool
+    items: list[RecommendedProductPublic]
+    consents: list[RecommendationConsentPublic]
+    model: str | None = None

@@ -8,9 +8,8 @@ answer lists the consent records it relied on, and every item carries the graph 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
-
-from pydantic import BaseModel
 
 from graph.errors import CustomerNotFound, ProductNotFound, SessionNotFound
 from graph.model import Purpose
@@ -31,7 +30,8 @@ ReasonKind = Literal[
 ]
 
 
-class PathStepPublic(BaseModel):
+@dataclass(frozen=True, slots=True)
+class PathStep:
     """A node (`label`, `id`, `name`) or a relationship (`type`, `score`) on a reason path."""
 
     label: str | None = None
@@ -41,20 +41,25 @@ class PathStepPublic(BaseModel):
     score: float | None = None
 
 
-class ReasonPublic(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Reason:
     kind: ReasonKind
     text: str
-    path: list[PathStepPublic]
+    path: list[PathStep]
 
 
-class RecommendationPublic(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RecommendedProduct:
     product_id: str
     name: str | None
     score: float
-    reason: ReasonPublic
+    reason: Reason
 
 
-class ConsentPublic(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RecommendationConsent:
+    """The personalization decision an answer relied on; all None but `owner` without one."""
+
     purpose: str
     granted: bool
     consent_id: str | None
@@ -63,11 +68,12 @@ class ConsentPublic(BaseModel):
     owner: str | None
 
 
-class RecommendationsPublic(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Recommendations:
     subject: str
     personalized: bool
-    items: list[RecommendationPublic]
-    consents: list[ConsentPublic]
+    items: list[RecommendedProduct]
+    consents: list[RecommendationConsent]
     model: str | None = None
     """The promoted model whose stored recommendations were served, if any were."""
 
@@ -76,10 +82,10 @@ def _name(x: Any) -> str:
     return str(x) if x else "a product"
 
 
-def _consent(row: dict[str, Any]) -> ConsentPublic:
+def _consent(row: dict[str, Any]) -> RecommendationConsent:
     """The decision in force by the one rule of graph/consent.py; none means not granted."""
     rec = in_force(row.get("consents") or []).get(PURPOSE)
-    return ConsentPublic(
+    return RecommendationConsent(
         purpose=PURPOSE,
         granted=bool(rec and rec.granted),
         consent_id=rec.id if rec else None,
@@ -89,28 +95,28 @@ def _consent(row: dict[str, Any]) -> ConsentPublic:
     )
 
 
-def _product_step(pid: str, name: str | None) -> PathStepPublic:
-    return PathStepPublic(label="Product", id=pid, name=name)
+def _product_step(pid: str, name: str | None) -> PathStep:
+    return PathStep(label="Product", id=pid, name=name)
 
 
 def _via_similar(
     r: dict[str, Any], label: str, subject: str, rel: Literal["PURCHASED", "VIEWED"]
-) -> RecommendationPublic:
+) -> RecommendedProduct:
     """An item reached through the SIMILAR edge of something the subject bought or viewed."""
     via = r["via"]
     verb = "bought" if rel == "PURCHASED" else "viewed"
-    return RecommendationPublic(
+    return RecommendedProduct(
         product_id=r["product"],
         name=r["name"],
         score=float(r["score"]),
-        reason=ReasonPublic(
+        reason=Reason(
             kind="similar_to_purchased" if rel == "PURCHASED" else "similar_to_viewed",
             text=f"similar to {_name(via.get('name'))} you {verb}",
             path=[
-                PathStepPublic(label=label, id=subject),
-                PathStepPublic(type=rel),
+                PathStep(label=label, id=subject),
+                PathStep(type=rel),
                 _product_step(via["id"], via.get("name")),
-                PathStepPublic(type="SIMILAR", score=via.get("score")),
+                PathStep(type="SIMILAR", score=via.get("score")),
                 _product_step(r["product"], r["name"]),
             ],
         ),
@@ -119,7 +125,7 @@ def _via_similar(
 
 def _popular(
     store: Store, k: int, category: str | None, exclude: set[str]
-) -> list[RecommendationPublic]:
+) -> list[RecommendedProduct]:
     rows = store.read(get_queries().popular_products, {"k": k + len(exclude), "category": category})
     out = []
     for r in rows:
@@ -129,40 +135,40 @@ def _popular(
         text = "popular in recent weeks"
         if category is not None:
             path = [
-                PathStepPublic(label="Category", id=category),
-                PathStepPublic(type="IN_CATEGORY"),
+                PathStep(label="Category", id=category),
+                PathStep(type="IN_CATEGORY"),
                 *path,
             ]
             text = f"popular in {category}"
         out.append(
-            RecommendationPublic(
+            RecommendedProduct(
                 product_id=r["product"],
                 name=r["name"],
                 score=float(r["score"]),
-                reason=ReasonPublic(kind="popular", text=text, path=path),
+                reason=Reason(kind="popular", text=text, path=path),
             )
         )
     return out[:k]
 
 
-def popular(store: Store, k: int) -> list[RecommendationPublic]:
+def popular(store: Store, k: int) -> list[RecommendedProduct]:
     """Non-personal: the cold-start answer for anyone."""
     return _popular(store, k, None, set())
 
 
-def _category(store: Store, ids: list[str], k: int) -> list[RecommendationPublic]:
+def _category(store: Store, ids: list[str], k: int) -> list[RecommendedProduct]:
     rows = store.read(get_queries().category_fallback, {"ids": ids, "k": k})
     return [
-        RecommendationPublic(
+        RecommendedProduct(
             product_id=r["product"],
             name=r["name"],
             score=float(r["score"]),
-            reason=ReasonPublic(
+            reason=Reason(
                 kind="same_category",
                 text=f"in {r['category']}, like what was viewed",
                 path=[
-                    PathStepPublic(label="Category", id=r["category"]),
-                    PathStepPublic(type="IN_CATEGORY"),
+                    PathStep(label="Category", id=r["category"]),
+                    PathStep(type="IN_CATEGORY"),
                     _product_step(r["product"], r["name"]),
                 ],
             ),
@@ -172,8 +178,8 @@ def _category(store: Store, ids: list[str], k: int) -> list[RecommendationPublic
 
 
 def _fill(
-    items: list[RecommendationPublic], more: list[RecommendationPublic], k: int
-) -> list[RecommendationPublic]:
+    items: list[RecommendedProduct], more: list[RecommendedProduct], k: int
+) -> list[RecommendedProduct]:
     seen = {i.product_id for i in items}
     for m in more:
         if len(items) >= k:
@@ -184,48 +190,48 @@ def _fill(
     return items
 
 
-def _recommended(customer_id: str, r: dict[str, Any]) -> RecommendationPublic:
+def _recommended(customer_id: str, r: dict[str, Any]) -> RecommendedProduct:
     """A stored recommendation of the promoted model, explained by its strongest part."""
-    me = PathStepPublic(label="Customer", id=customer_id)
+    me = PathStep(label="Customer", id=customer_id)
     item = _product_step(r["product"], r["name"])
     via_name = r.get("via_name")
     if r["reason"] == "similar_to_purchased" and r.get("via") is not None:
-        reason = ReasonPublic(
+        reason = Reason(
             kind="similar_to_purchased",
             text=f"similar to {_name(via_name)} you bought",
             path=[
                 me,
-                PathStepPublic(type="PURCHASED"),
+                PathStep(type="PURCHASED"),
                 _product_step(r["via"], via_name),
-                PathStepPublic(type="SIMILAR", score=r.get("via_score")),
+                PathStep(type="SIMILAR", score=r.get("via_score")),
                 item,
             ],
         )
     elif r["reason"] == "bought_by_similar_customers" and r.get("via") is not None:
         n = int(r.get("buyers") or 0)
-        reason = ReasonPublic(
+        reason = Reason(
             kind="bought_by_similar_customers",
             text=f"bought by customers like you: {n} who also bought {_name(via_name)}",
             path=[
                 me,
-                PathStepPublic(type="PURCHASED"),
+                PathStep(type="PURCHASED"),
                 _product_step(r["via"], via_name),
-                PathStepPublic(type="PURCHASED", score=r.get("via_score")),
-                PathStepPublic(label="Customer", name=f"{n} other customers"),
-                PathStepPublic(type="PURCHASED"),
+                PathStep(type="PURCHASED", score=r.get("via_score")),
+                PathStep(label="Customer", name=f"{n} other customers"),
+                PathStep(type="PURCHASED"),
                 item,
             ],
         )
     else:
-        reason = ReasonPublic(kind="popular", text="popular in recent weeks", path=[item])
-    return RecommendationPublic(
+        reason = Reason(kind="popular", text="popular in recent weeks", path=[item])
+    return RecommendedProduct(
         product_id=r["product"], name=r["name"], score=float(r["score"]), reason=reason
     )
 
 
 def _from_similar(
     store: Store, customer_id: str, k: int, include_purchased: bool
-) -> list[RecommendationPublic]:
+) -> list[RecommendedProduct]:
     """For a customer who has bought since the promoted model was trained (no stored
     recommendations yet): the SIMILAR neighbours of what they bought."""
     params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
@@ -241,7 +247,7 @@ def for_customer(
     k: int = 10,
     include_purchased: bool = False,
     category: str | None = None,
-) -> RecommendationsPublic:
+) -> Recommendations:
     """With personalization consent in force: the promoted model's stored top-k (the evaluated
     recommender, see embeddings/recommender.py), in its order; then, for a customer the model
     has not seen buy, SIMILAR neighbours of their purchases; then popularity (in `category` if
@@ -251,7 +257,7 @@ def for_customer(
     if row is None:
         raise CustomerNotFound(f"no customer {customer_id!r}")
     consent = _consent(row)
-    items: list[RecommendationPublic] = []
+    items: list[RecommendedProduct] = []
     model: str | None = None
     if consent.granted:
         params = {"id": customer_id, "k": k, "include_purchased": include_purchased}
@@ -265,7 +271,7 @@ def for_customer(
         if consent.granted and not include_purchased:
             exclude = {r["product"] for r in store.read(q.customer_purchased, {"id": customer_id})}
         items = _fill(items, _popular(store, k, category, exclude), k)
-    return RecommendationsPublic(
+    return Recommendations(
         subject=customer_id,
         personalized=consent.granted,
         items=items,
@@ -276,13 +282,13 @@ def for_customer(
 
 def for_session(
     store: Store, session_id: str, k: int = 10, category: str | None = None
-) -> RecommendationsPublic:
+) -> Recommendations:
     q = get_queries()
     row = store.read_one(q.session_consent, {"id": session_id, "purpose": PURPOSE})
     if row is None:
         raise SessionNotFound(f"no session {session_id!r}")
     consent = _consent(row)
-    items: list[RecommendationPublic] = []
+    items: list[RecommendedProduct] = []
     viewed: list[str] = []
     if consent.granted:
         for r in store.read(q.recommend_for_session, {"id": session_id, "k": k}):
@@ -291,27 +297,27 @@ def for_session(
         if len(items) < k and viewed:
             items = _fill(items, _category(store, viewed, k), k)
     items = _fill(items, _popular(store, k, category, set(viewed)), k)
-    return RecommendationsPublic(
+    return Recommendations(
         subject=session_id, personalized=consent.granted, items=items, consents=[consent]
     )
 
 
-def similar_products(store: Store, product_id: str, k: int = 10) -> RecommendationsPublic:
+def similar_products(store: Store, product_id: str, k: int = 10) -> Recommendations:
     """Not personal: no consent involved. Falls back to the product's category."""
     row = store.read_one(get_queries().similar_products, {"id": product_id, "k": k})
     if row is None:
         raise ProductNotFound(f"no product {product_id!r}")
     items = [
-        RecommendationPublic(
+        RecommendedProduct(
             product_id=s["id"],
             name=s.get("name"),
             score=float(s["score"]),
-            reason=ReasonPublic(
+            reason=Reason(
                 kind="similar_product",
                 text=f"often chosen with {_name(row['name'])}",
                 path=[
                     _product_step(product_id, row["name"]),
-                    PathStepPublic(type="SIMILAR", score=s["score"]),
+                    PathStep(type="SIMILAR", score=s["score"]),
                     _product_step(s["id"], s.get("name")),
                 ],
             ),
@@ -320,4 +326,4 @@ def similar_products(store: Store, product_id: str, k: int = 10) -> Recommendati
         if s.get("id") is not None
     ]
     items = _fill(items, _category(store, [product_id], k), k)
-    return RecommendationsPublic(subject=product_id, personalized=False, items=items, consents=[])
+    return Recommendations(subject=product_id, personalized=False, items=items, consents=[])

@@ -1,16 +1,39 @@
-"""One exception tree for the whole project.
+"""One exception tree for the whole project, each error classed by who can act on it.
 
-Domain code raises these; only the HTTP routes and the CLI translate them into status codes or
-exit codes, so the mapping lives in one place each.
+Domain code raises these; only the HTTP app and the CLI translate them into status codes or exit
+codes, so the mapping lives in one place each. What a caller learns depends on the class: a
+`ClientError` is theirs to correct, so its reason and message are for them; `Unavailable` says
+"retry later" and no more; anything else is a fault on our side (configuration, the query
+catalog, a query the store refused), reported to the operator's log and not to the caller.
 """
 
 from __future__ import annotations
 
 
 class CkgError(Exception):
-    """Root of every error ckg raises on purpose."""
+    """Root of every error ckg raises on purpose.
+
+    Raised bare, it refuses what the caller asked for, as a usage error they can correct (the
+    CLI's option checks, a lookup with neither e-mail nor phone). A subclass is a fault of ours
+    unless it derives from `ClientError` or `Unavailable`.
+    """
 
     reason = "ckg_error"
+
+
+class ClientError(CkgError):
+    """The request is at fault and the caller can correct it: they may read why."""
+
+    reason = "bad_request"
+
+
+class Unavailable(CkgError):
+    """The store cannot serve now, through no fault of the request; retrying later may help.
+
+    The detail (addresses, driver text) is for the operator: callers learn the reason only.
+    """
+
+    reason = "unavailable"
 
 
 class ConfigError(CkgError):
@@ -19,13 +42,13 @@ class ConfigError(CkgError):
     reason = "bad_configuration"
 
 
-class StoreUnavailable(CkgError):
+class StoreUnavailable(Unavailable):
     """The store cannot be reached or did not come up; retrying later may help."""
 
     reason = "store_unavailable"
 
 
-class StoreAuthError(CkgError):
+class StoreAuthError(Unavailable):
     """The store refused our credentials."""
 
     reason = "store_auth_failed"
@@ -49,7 +72,7 @@ class ReadOnlyViolation(QueryError):
     reason = "read_only"
 
 
-class NotFound(CkgError):
+class NotFound(ClientError):
     """A requested entity does not exist."""
 
     reason = "not_found"

@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
-
-from api.auth import ApiKey
 from api.context import iso
-from api.deps import PathId, SettingsDep, StoreDep, require
-from api.schemas import ConsentPublic
-from graph.model import Purpose
+from api.deps import AdminKey, AdminOrIngestKey, ChatbotOrAdminKey, PathId, SettingsDep, StoreDep
+from api.schemas import ConsentHistoryPublic, ConsentPublic, ConsentStatePublic, ConsentUpdate
 from graph.queries import Queries
-from privacy.subjects import ConsentState, consent_history, consent_state, record_consents
+from privacy.subjects import consent_history, consent_state, record_consents
 
 router = APIRouter(prefix="/v1/customers", tags=["consents"])
-
-ReadKey = Annotated[ApiKey, Depends(require("chatbot:read", "privacy:admin"))]
-WriteKey = Annotated[ApiKey, Depends(require("privacy:admin", "ingest:write"))]
-AdminKey = Annotated[ApiKey, Depends(require("privacy:admin"))]
-
-
-class ConsentStatePublic(BaseModel):
-    customer_id: str
-    consents: list[ConsentState]
-
-
-class ConsentHistoryPublic(BaseModel):
-    customer_id: str
-    history: list[ConsentPublic]
-
-
-class ConsentUpdate(BaseModel):
-    consents: dict[Purpose, bool] = Field(min_length=1, description="Purpose -> granted.")
-    source: str = Field(
-        min_length=1,
-        max_length=100,
-        pattern=r"^[\w:./-]+$",
-        description="Where the decision was collected, e.g. web-banner.",
-    )
 
 
 @router.get(
@@ -48,7 +19,11 @@ class ConsentUpdate(BaseModel):
     responses={404: {"description": "Unknown customer (customer_not_found)."}},
 )
 def get_consents(
-    customer_id: PathId, request: Request, store: StoreDep, settings: SettingsDep, _key: ReadKey
+    customer_id: PathId,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    _key: ChatbotOrAdminKey,
 ) -> ConsentStatePublic:
     """Per purpose, the decision in force (or the default, marked `default: true`)."""
     q: Queries = request.app.state.queries
@@ -69,7 +44,7 @@ def put_consents(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
-    key: WriteKey,
+    key: AdminOrIngestKey,
 ) -> ConsentStatePublic:
     """Record decisions (appended to the history); they apply from the next read."""
     q: Queries = request.app.state.queries

@@ -1,65 +1,47 @@
-"""GET /v1/customers/{id}: the pseudonymous profile, for a declared purpose."""
+"""Customers: the pseudonymous profile read for a declared purpose, and the data-subject routes.
+
+Creation, personal data, lookup by keyed token, export and erasure go through privacy/subjects.py;
+the tokens' key is the one read at start-up (api.deps.PrivacyKey).
+"""
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
 
-from api.auth import ApiKey
 from api.context import consents_public, customer_summary
-from api.deps import PathId, ProfileKey, SettingsDep, StoreDep, require
-from api.schemas import CustomerPublic
+from api.deps import (
+    AdminKey,
+    ChatbotOrAdminKey,
+    ChatbotOrAnalystKey,
+    IngestKey,
+    PathId,
+    PrivacyKey,
+    SettingsDep,
+    StoreDep,
+)
+from api.schemas import (
+    CustomerCreate,
+    CustomerCreatedPublic,
+    CustomerPublic,
+    ErasureReceipt,
+    LookupPublic,
+    LookupRequest,
+    PiiFields,
+    ReadPurpose,
+)
 from graph.errors import CustomerNotFound
-from graph.model import EntityId, Purpose
 from graph.queries import Queries
 from graph.records import CustomerRecord
-from privacy.subjects import (
-    ErasureReceipt,
-    PiiFields,
-    create_customer,
-    erase,
-    export,
-    find_customer,
-    set_pii,
-)
-from privacy.tokens import privacy_key
+from privacy.subjects import create_customer, erase, export, find_customer, set_pii
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-ReadPurpose = Literal["personalization", "analytics", "profiling"]
-WriteKey = Annotated[ApiKey, Depends(require("ingest:write"))]
-LookupKey = Annotated[ApiKey, Depends(require("chatbot:read", "privacy:admin"))]
-AdminKey = Annotated[ApiKey, Depends(require("privacy:admin"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown customer (customer_not_found)."}
 }
-
-
-class CustomerCreate(BaseModel):
-    id: EntityId = Field(description="The pseudonymous customer id.")
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    pii: PiiFields | None = None
-    consents: dict[Purpose, bool] = Field(
-        default_factory=dict, description="Decisions collected at sign-up; none: the defaults."
-    )
-    consent_source: str = Field(default="api", max_length=100, pattern=r"^[\w:./-]+$")
-
-
-class CustomerCreatedPublic(BaseModel):
-    id: str
-    created: bool
-
-
-class LookupRequest(BaseModel):
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
-
-
-class LookupPublic(BaseModel):
-    customer_ids: list[str]
 
 
 @router.get(
@@ -74,7 +56,7 @@ def get_customer(
     customer_id: PathId,
     request: Request,
     store: StoreDep,
-    _key: ProfileKey,
+    _key: ChatbotOrAnalystKey,
     purpose: Annotated[
         ReadPurpose, Query(description="Why you read it; the consent that must be in force.")
     ] = "personalization",
@@ -106,7 +88,8 @@ def post_customer(
     response: Response,
     store: StoreDep,
     settings: SettingsDep,
-    _key: WriteKey,
+    privacy: PrivacyKey,
+    _key: IngestKey,
 ) -> CustomerCreatedPublic:
     """Create a customer; personal data goes to its PII node only, e-mail and phone also as
     keyed tokens. Without decisions, the configured consent defaults (opt-in: all denied) are
@@ -115,7 +98,7 @@ def post_customer(
     created = create_customer(
         store,
         q,
-        privacy_key(settings),
+        privacy,
         body.id,
         body.country,
         body.pii,
@@ -134,21 +117,25 @@ def put_pii(
     body: PiiFields,
     request: Request,
     store: StoreDep,
-    settings: SettingsDep,
-    _key: WriteKey,
+    privacy: PrivacyKey,
+    _key: IngestKey,
 ) -> Response:
     """Replace the customer's personal data."""
-    set_pii(store, request.app.state.queries, privacy_key(settings), customer_id, body)
+    set_pii(store, request.app.state.queries, privacy, customer_id, body)
     return Response(status_code=204)
 
 
 @router.post("/lookup", response_model=LookupPublic)
 def lookup(
-    body: LookupRequest, request: Request, store: StoreDep, settings: SettingsDep, _key: LookupKey
+    body: LookupRequest,
+    request: Request,
+    store: StoreDep,
+    privacy: PrivacyKey,
+    _key: ChatbotOrAdminKey,
 ) -> LookupPublic:
     """Which customer an e-mail address or phone number belongs to, matched by keyed token."""
     ids = find_customer(
-        store, request.app.state.queries, privacy_key(settings), email=body.email, phone=body.phone
+        store, request.app.state.queries, privacy, email=body.email, phone=body.phone
     )
     return LookupPublic(customer_ids=ids)
 
@@ -163,10 +150,10 @@ def get_export(
 
 @router.delete("/{customer_id}", response_model=ErasureReceipt, responses=NOT_FOUND)
 def delete_customer(
-    customer_id: PathId, request: Request, store: StoreDep, settings: SettingsDep, _key: AdminKey
+    customer_id: PathId, request: Request, store: StoreDep, privacy: PrivacyKey, _key: AdminKey
 ) -> ErasureReceipt:
     """Erase the person's whole subgraph and suppress later events for them; idempotent: a
     repeat returns the first receipt (`already_erased: true`)."""
     lock: threading.Lock = request.app.state.ingest_lock
     with lock, store.exclusive():
-        return erase(store, request.app.state.queries, privacy_key(settings), customer_id)
+        return erase(store, request.app.state.queries, privacy, customer_id)

@@ -9,39 +9,17 @@ dead-letter file, as from a file load.
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
 
 from api.deps import IngestKey, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge
+from api.schemas import EventBatchCreate, EventBatchPublic, EventResultPublic
 from ingest.loader import Loader
 from ingest.report import DeadLetter, dead_letter_path
 from ingest.sources import SourceRecord
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
-
-
-class EventBatchCreate(BaseModel):
-    events: list[dict[str, Any]] = Field(
-        min_length=1, description="Events as in the JSONL format (see README, 'Events')."
-    )
-
-
-class EventResultPublic(BaseModel):
-    index: int
-    status: Literal["accepted", "duplicate", "rejected"]
-    event_id: str | None = None
-    reason: str | None = None
-    message: str | None = None
-
-
-class EventBatchPublic(BaseModel):
-    accepted: int
-    duplicates: int
-    rejected: int
-    items: list[EventResultPublic]
 
 
 @router.post(

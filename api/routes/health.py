@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
+from api.schemas import HealthPublic
 from graph.errors import CkgError
 
 router = APIRouter(tags=["health"])
-
-
-class HealthPublic(BaseModel):
-    status: str
-    engine: str | None = None
 
 
 @router.get("/healthz", response_model=HealthPublic, response_model_exclude_none=True)

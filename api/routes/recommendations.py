@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.auth import ApiKey
-from api.deps import PathId, StoreDep, require
+from api.deps import ChatbotKey, PathId, StoreDep
+from api.schemas import RecommendationsPublic
 from embeddings import serving
-from embeddings.serving import RecommendationsPublic
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
-ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
 K = Annotated[int, Query(ge=1, le=100, description="How many items.")]
 CategoryFilter = Annotated[
     str | None, Query(description="Restrict the popularity fallback to one category.")
 ]
+
+
+def _public(answer: serving.Recommendations) -> RecommendationsPublic:
+    return RecommendationsPublic.model_validate(answer, from_attributes=True)
 
 
 @router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
@@ -37,7 +39,7 @@ def customer_recommendations(
     category: CategoryFilter = None,
 ) -> RecommendationsPublic:
     """Products for a customer, each with the graph path that explains it."""
-    return serving.for_customer(store, customer_id, k, include_purchased, category)
+    return _public(serving.for_customer(store, customer_id, k, include_purchased, category))
 
 
 @router.get("/sessions/{session_id}/recommendations", response_model=RecommendationsPublic)
@@ -49,7 +51,7 @@ def session_recommendations(
     category: CategoryFilter = None,
 ) -> RecommendationsPublic:
     """Products for a live session, from what it is viewing now."""
-    return serving.for_session(store, session_id, k, category)
+    return _public(serving.for_session(store, session_id, k, category))
 
 
 @router.get("/products/{sku}/similar", response_model=RecommendationsPublic)
@@ -57,4 +59,4 @@ def similar_products(
     sku: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10
 ) -> RecommendationsPublic:
     """A product's nearest products by the promoted model (category fallback)."""
-    return serving.similar_products(store, sku, k)
+    return _public(serving.similar_products(store, sku, k))

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
 
 from api.context import InvalidParameter, Popular, build_context, context_text, zone
 from api.deps import DirectRoute, authorize, documented, path_id, query_model, store_of
-from api.schemas import ContextPublic, DeviceName, Verbosity
+from api.schemas import ContextPublic, ContextQuery
 from graph.errors import SessionNotFound
 from graph.queries import Queries
 from graph.records import SessionContextRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
-
-
-class ContextQuery(BaseModel):
-    """The context's query parameters, validated as one model."""
-
-    format: Literal["json", "text"] = "json"
-    max_tokens: int = Field(default=400, ge=16, le=8192, description="Budget for format=text.")
-    device: DeviceName | None = Field(default=None, description="Overrides the session's device.")
-    verbosity: Verbosity | None = None
-    tz: str | None = Field(default=None, max_length=64, description="IANA time zone.")
-    at: datetime | None = Field(
-        default=None, description="Evaluate as of this instant (ISO 8601 with offset); default now."
-    )
 
 
 async def session_context(request: Request) -> Response:
