@@ -66,6 +66,13 @@ class QueryError(CkgError):
     reason = "query_failed"
 
 
+class ParameterRefused(QueryError, ClientError):
+    """A parameter value no query may carry (a NUL character, a non-finite number, a map key
+    that cannot be quoted): refused before it is sent, and the caller's to correct."""
+
+    reason = "query_failed"
+
+
 class ReadOnlyViolation(QueryError):
     """A write was attempted through a read-only path."""
 

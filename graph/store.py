@@ -34,6 +34,7 @@ from graph.embedded import file_lock
 from graph.errors import (
     CkgError,
     ConfigError,
+    ParameterRefused,
     QueryError,
     ReadOnlyViolation,
     StoreAuthError,
@@ -282,11 +283,11 @@ def _check_param(value: Any, path: str = "$") -> None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise QueryError(f"parameter {path} is not a finite number")
+            raise ParameterRefused(f"parameter {path} is not a finite number")
         return
     if isinstance(value, str):
         if "\x00" in value:
-            raise QueryError(f"parameter {path} contains a NUL character")
+            raise ParameterRefused(f"parameter {path} contains a NUL character")
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
@@ -295,10 +296,10 @@ def _check_param(value: Any, path: str = "$") -> None:
     if isinstance(value, Mapping):
         for k, v in value.items():
             if not isinstance(k, str) or not _SAFE_KEY.match(k):
-                raise QueryError(f"parameter {path} has an unusable key {k!r}")
+                raise ParameterRefused(f"parameter {path} has an unusable key {k!r}")
             _check_param(v, f"{path}.{k}")
         return
-    raise QueryError(f"parameter {path} has unsupported type {type(value).__name__}")
+    raise ParameterRefused(f"parameter {path} has unsupported type {type(value).__name__}")
 
 
 _JSON_KEY = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
