@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from api.cli import parse_params
+from api.cli.queries import parse_params
 from api.settings import Settings, get_settings
 from graph.errors import CkgError, QueryError
 from graph.store import _check_param
