@@ -40,7 +40,8 @@ def ingest_cmd(
 ) -> None:
     """Load events; print the reconciliation. Exit 0 all loaded, 4 partial, 5 nothing loaded."""
     from graph.store import open_store
-    from ingest.run import FORMATS, ingest_file
+    from ingest.formats import FORMATS
+    from ingest.run import ingest_file
 
     if fmt is not None and fmt not in FORMATS:
         raise CkgError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
