@@ -15,14 +15,9 @@ from graph.store import Store
 from ingest.loader import Loader
 from ingest.report import DeadLetter
 from ingest.sources import SourceRecord, read_jsonl
+from tests.helpers import SMALL, snapshot
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-SMALL = DATA / "events_small.jsonl"
 Q = get_queries()
-
-
-def snapshot(store: Store, tq: QueryCatalog) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))
 
 
 def load(store: Store, records: list[SourceRecord], tmp_path: Path, batch_size: int = 4) -> Any:

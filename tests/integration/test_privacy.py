@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +15,9 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
 from graph.catalog import QueryCatalog
-from graph.store import Store
+from tests.helpers import Api, event_builder, snapshot
 
-_ids = itertools.count()
-
-
-def ev(event_type: str, ts: str, **fields: Any) -> dict[str, Any]:
-    return {"type": event_type, "event_id": f"p{next(_ids)}", "timestamp": ts, **fields}
+ev = event_builder("p")
 
 
 def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]:
@@ -106,39 +100,14 @@ def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]
     ]
 
 
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str], settings: Settings) -> None:
-        self.client, self.keys, self.settings = client, keys, settings
-
-    def h(self, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[scope]}"}
-
-    def load(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        r = self.client.post("/v1/events", json={"events": events}, headers=self.h("ingest:write"))
-        assert r.status_code in (200, 422), r.text
-        return dict(r.json())
-
-    @property
-    def store(self) -> Store:
-        store: Store = self.client.app.state.store  # type: ignore[attr-defined]
-        return store
-
-
 @pytest.fixture
-def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(
+def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env,
         graph_name=f"pv_{tmp_path.name[-12:]}",
         api_keys_file=tmp_path / "keys.json",
         privacy_key_file=tmp_path / "privacy.key",
     )
-    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, keys, settings)
-
-
-def snapshot(store: Store, tq: QueryCatalog) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))
 
 
 def mentions(rows: list[dict[str, Any]], needles: set[str]) -> list[dict[str, Any]]:
@@ -240,7 +209,7 @@ def test_pii_lives_on_its_node_and_is_matched_by_token(
 def two_customers_with_everything(api: Api, test_queries: QueryCatalog) -> None:
     """c-1 and c-2 with every kind of event, c-1 also with PII and derived data (a segment,
     a SIMILAR edge to c-2, an embedding, a model)."""
-    api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
+    api.post_events(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
     api.client.post(
         "/v1/customers",
         json={"id": "c-1", "pii": {"email": "c1@example.com"}},
@@ -346,7 +315,7 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
 def test_retention_drops_old_sessions_and_keeps_the_account(
     api: Api, test_queries: QueryCatalog
 ) -> None:
-    api.load(
+    api.post_events(
         person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new", day="2011-12-01")
     )
     from privacy.subjects import retention
@@ -410,7 +379,7 @@ def test_cli_export_erase_retention(
     from api.cli import app as cli
     from api.settings import get_settings
 
-    api.load(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
+    api.post_events(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
     s = api.settings
     for k, v in (
         ("CKG_DATA_DIR", s.data_dir),
@@ -457,7 +426,7 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
             **who,
         ),
     ]
-    out = api.load(events)
+    out = api.post_events(events)
     reasons = [i["reason"] for i in out["items"]]
     assert reasons == ["no_analytics_consent", "no_analytics_consent", None]  # the order stays
     dead = api.settings.data_dir.parent / "dead-letter" / "http.jsonl"
@@ -473,7 +442,7 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
         json={"consents": {"analytics": True}, "source": "banner"},
     )
     assert r.status_code == 200
-    again = api.load(events)
+    again = api.post_events(events)
     assert [i["status"] for i in again["items"]] == ["accepted", "accepted", "duplicate"]
     # and a withdrawal stops tracking from the next batch
     api.client.put(
@@ -481,14 +450,16 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
         headers=api.h("privacy:admin"),
         json={"consents": {"analytics": False}, "source": "banner"},
     )
-    late = api.load([ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/", **who)])
+    late = api.post_events(
+        [ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/", **who)]
+    )
     assert late["items"][0]["reason"] == "no_analytics_consent"
 
 
 def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
-    api.load(person("c-1", "v-1"))
+    api.post_events(person("c-1", "v-1"))
     assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()["verified"]
-    late = api.load(
+    late = api.post_events(
         [
             ev(
                 "page_view", "2011-12-05T09:00:00Z", session_id="late-1", url="/", customer_id="c-1"
@@ -520,7 +491,7 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
     import threading
 
     people = [f"cc-{i}" for i in range(12)]
-    api.load([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
+    api.post_events([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
     doomed = sorted(random.Random(5).sample(people, 4))
     sent: dict[str, set[str]] = {p: set() for p in people}
     accepted: dict[str, set[str]] = {p: set() for p in people}
@@ -577,7 +548,7 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
         assert accepted[p] == sent[p] and sent[p] <= stored, p  # nothing lost for the others
         assert len(doc["session_events"]) == 7 + 6, p  # person(): 7 in sessions; + 6 rounds
     # a late event for an erased id is refused
-    late = api.load(
+    late = api.post_events(
         [ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/", customer_id=doomed[0])]
     )
     assert late["items"][0]["reason"] == "erased_subject"
