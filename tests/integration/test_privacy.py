@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,8 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
 from graph.catalog import QueryCatalog
+from graph.queries import get_queries
+from graph.store import PreparedWrite, WriteResult
 from tests.helpers import Api, event_builder, snapshot
 
 ev = event_builder("p")
@@ -486,16 +491,60 @@ def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
     assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
 
 
-def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> None:
+class QueueWatchingLock:
+    """Stands in for the API's writer lock and notes when a request has to queue for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.queued = threading.Event()
+        self.first_waiter_in_at: float | None = None  # when the first queued request got in
+
+    def __enter__(self) -> None:
+        if self._lock.acquire(blocking=False):
+            return
+        self.queued.set()
+        self._lock.acquire()
+        if self.first_waiter_in_at is None:
+            self.first_waiter_in_at = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_erasure_while_ingestion_runs(
+    api: Api, test_queries: QueryCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first erasure is asked for while a load holds the writer lock (its batch write is
+    held until the erasure queues): the erasure must wait for that batch, then erase it too."""
     import random
-    import threading
 
     people = [f"cc-{i}" for i in range(12)]
     api.post_events([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
     doomed = sorted(random.Random(5).sample(people, 4))
     sent: dict[str, set[str]] = {p: set() for p in people}
     accepted: dict[str, set[str]] = {p: set() for p in people}
+    status: dict[tuple[str, int], str] = {}
     errors: list[str] = []
+
+    held_round = 2  # the load of this round holds the lock while the first erasure is asked for
+    lock = QueueWatchingLock()
+    monkeypatch.setattr(api.client.app.state, "ingest_lock", lock)  # type: ignore[attr-defined]
+    loading = threading.Event()
+    marks: dict[str, float] = {}
+    queued: list[bool] = []
+    batch_query, batch_writes = get_queries().ingest_batch.name, itertools.count()
+    real_write = api.store.write_prepared
+
+    def write_prepared(prepared: PreparedWrite) -> WriteResult:
+        if prepared.query.name != batch_query or next(batch_writes) != held_round:
+            return real_write(prepared)
+        loading.set()  # inside the loader, under the writer lock
+        queued.append(lock.queued.wait(60))
+        result = real_write(prepared)
+        marks["written"] = time.monotonic()
+        return result
+
+    monkeypatch.setattr(api.store, "write_prepared", write_prepared)
 
     def ingest() -> None:
         for round_ in range(6):
@@ -515,12 +564,17 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
                 errors.append(r.text)
                 return
             for item, e in zip(r.json()["items"], batch, strict=True):
+                status[e["customer_id"], round_] = item["status"]
                 if item["status"] == "accepted":
                     accepted[e["customer_id"]].add(e["event_id"])
                 elif e["customer_id"] not in doomed or item["reason"] != "erased_subject":
                     errors.append(f"{e['customer_id']}: {item}")
 
     def erase() -> None:
+        if not loading.wait(60):
+            errors.append("no load reached its batch write")
+            return
+        marks["asked"] = time.monotonic()
         for p in doomed:
             r = api.client.delete(f"/v1/customers/{p}", headers=api.h("privacy:admin"))
             if r.status_code != 200 or not r.json()["verified"]:
@@ -530,13 +584,19 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(300)
+    assert not any(t.is_alive() for t in threads)
     assert errors == []
+    # they overlapped: the erasure queued behind the held load and got in only after its write
+    assert queued == [True]
+    assert lock.first_waiter_in_at is not None
+    assert marks["asked"] < marks["written"] < lock.first_waiter_in_at
+    assert all(status[p, r] == "accepted" for p in doomed for r in range(held_round + 1))
 
     nodes, rels = snapshot(api.store, test_queries)
     for p in doomed:
         i = people.index(p)
-        needles = {p, f"vv-{i}", f"{p}-s1", f"o-{p}"} | {f"{p}-r{r}" for r in range(6)}
+        needles = {p, f"vv-{i}", f"{p}-s1", f"{p}-s2", f"o-{p}"} | {f"{p}-r{r}" for r in range(6)}
         assert [n for n in mentions(nodes, needles) if n["label"] != "Erasure"] == [], p
         assert mentions(rels, needles) == [], p
     assert {"shared-1", "shared-2"} <= {n["id"] for n in nodes if n["label"] == "Product"}
