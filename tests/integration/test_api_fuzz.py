@@ -18,11 +18,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from api.auth import SCOPES, create_key
 from api.settings import Settings
+from tests.helpers import ONE_KEY_FOR_ALL, SMALL, running_api
 
-SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 NASTY = [
     "sess-A",
     "cust-1",
@@ -50,16 +48,11 @@ def client(
         api_keys_file=tmp / "keys.json",
         api_max_events=50,
     )
-    keys = {"all": create_key(s.api_keys_file, "all", list(SCOPES))}
-    with TestClient(create_app(s), raise_server_exceptions=False) as c:
+    with running_api(s, ONE_KEY_FOR_ALL, raise_server_exceptions=False) as api:
         events = [json.loads(line) for line in SMALL.read_text().splitlines()]
-        r = c.post(
-            "/v1/events",
-            json={"events": events},
-            headers={"Authorization": f"Bearer {keys['all']}"},
-        )
+        r = api.client.post("/v1/events", json={"events": events}, headers=api.h("all"))
         assert r.status_code == 200, r.text
-        yield c, keys
+        yield api.client, api.keys
 
 
 # the client is built once per module on purpose: it holds the loaded store

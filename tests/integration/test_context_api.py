@@ -7,8 +7,6 @@ time, local time, promotions) are deterministic.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,46 +17,19 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.prompt import count_tokens
 from api.settings import Settings
+from tests.helpers import Api, event_builder
 
 T0 = "2011-12-01T10:00:00Z"
-_ids = itertools.count()
-
-
-def ev(kind: str, ts: str, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "event_id": f"e{next(_ids)}", "timestamp": ts, **fields}
-
-
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
-        self.client, self.keys = client, keys
-
-    def load(self, *events: dict[str, Any]) -> None:
-        r = self.client.post(
-            "/v1/events", json={"events": list(events)}, headers=self.auth("ingest:write")
-        )
-        assert r.status_code == 200, r.text
-
-    def auth(self, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[scope]}"}
-
-    def context(self, session: str, **params: Any) -> Any:
-        r = self.client.get(
-            f"/v1/sessions/{session}/context", params=params, headers=self.auth("chatbot:read")
-        )
-        assert r.status_code == 200, r.text
-        return r.json() if params.get("format") != "text" else r.text
+ev = event_builder("e")
 
 
 @pytest.fixture
-def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(
+def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env,
         graph_name=f"ctx_{tmp_path.name[-12:]}",
         api_keys_file=tmp_path / "keys.json",
     )
-    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, keys)
 
 
 def consent(
@@ -312,19 +283,19 @@ def test_customer_profile(api: Api) -> None:
             **CUST,
         ),
     )
-    r = api.client.get("/v1/customers/c-1", headers=api.auth("chatbot:read"))
+    r = api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["personalized"] is True and body["profile"]["lifetime_value"] == 7.5
     assert body["profile"]["orders"] == 1 and "email" not in str(body)
     analytics = api.client.get(
-        "/v1/customers/c-1", params={"purpose": "analytics"}, headers=api.auth("analyst:read")
+        "/v1/customers/c-1", params={"purpose": "analytics"}, headers=api.h("analyst:read")
     ).json()
     assert analytics["personalized"] is False and analytics["profile"] is None
 
 
 def test_errors(api: Api) -> None:
-    h = api.auth("chatbot:read")
+    h = api.h("chatbot:read")
     get = api.client.get
     r = get("/v1/sessions/nope/context", headers=h)
     assert (r.status_code, r.json()["detail"]["reason"]) == (404, "session_not_found")

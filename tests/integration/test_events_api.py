@@ -15,25 +15,22 @@ from api.auth import create_key
 from api.settings import Settings
 from graph.queries import get_queries
 from graph.store import open_store
-
-Api = tuple[TestClient, dict[str, str], Settings]
-SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
+from tests.helpers import SMALL, Api, KeySpec
 
 
 @pytest.fixture
-def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(
+def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env,
         graph_name=f"api_{tmp_path.name[-12:]}",
         api_keys_file=tmp_path / "keys.json",
         api_max_events=20,
     )
-    keys = {
-        "ingest": create_key(settings.api_keys_file, "loader", ["ingest:write"]),
-        "chatbot": create_key(settings.api_keys_file, "bot", ["chatbot:read"]),
-    }
-    with TestClient(create_app(settings)) as client:
-        yield client, keys, settings
+
+
+@pytest.fixture
+def api_keys() -> KeySpec:
+    return {"ingest": ("loader", ["ingest:write"]), "chatbot": ("bot", ["chatbot:read"])}
 
 
 def events() -> list[dict[str, Any]]:
@@ -41,7 +38,7 @@ def events() -> list[dict[str, Any]]:
 
 
 def test_auth(api: Api) -> None:
-    client, keys, _ = api
+    client, keys = api.client, api.keys
     body = {"events": events()[:1]}
     missing = client.post("/v1/events", json=body)
     assert missing.status_code == 401
@@ -56,7 +53,7 @@ def test_auth(api: Api) -> None:
 
 
 def test_batch_with_bad_items_stores_the_good_ones(api: Api) -> None:
-    client, keys, settings = api
+    client, keys, settings = api.client, api.keys, api.settings
     h = {"Authorization": f"Bearer {keys['ingest']}"}
     batch = events()[:5]
     batch.insert(
@@ -94,7 +91,7 @@ def test_batch_with_bad_items_stores_the_good_ones(api: Api) -> None:
 
 
 def test_limits_and_validation(api: Api) -> None:
-    client, keys, _ = api
+    client, keys = api.client, api.keys
     h = {"Authorization": f"Bearer {keys['ingest']}"}
     too_many = client.post("/v1/events", json={"events": events() * 2}, headers=h)
     assert too_many.status_code == 413

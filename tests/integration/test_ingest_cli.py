@@ -17,8 +17,7 @@ from graph.embedded import EmbeddedServer
 from graph.queries import get_queries
 from graph.store import open_store
 from ingest.datasets import RETAIL_SAMPLE
-
-SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
+from tests.helpers import SMALL, snapshot
 
 
 def ckg(data: Path, *args: str, wait: bool = True) -> Any:
@@ -66,11 +65,7 @@ def test_exit_codes_and_dead_letter(tmp_path: Path) -> None:
 def graph_snapshot(data: Path, tq: QueryCatalog) -> tuple[Any, Any, Any]:
     q = get_queries()
     with open_store(Settings(data_dir=data)) as store:
-        return (
-            store.read(q.node_counts),
-            store.read(tq.get("test_nodes_snapshot")),
-            store.read(tq.get("test_graph_snapshot")),
-        )
+        return (store.read(q.node_counts), *snapshot(store, tq))
 
 
 def test_real_sample_twice_and_kill_9_mid_load(tmp_path: Path, test_queries: QueryCatalog) -> None:

@@ -10,23 +10,20 @@ verbatim where it was legitimate data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from api.auth import SCOPES, create_key
 from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.errors import CkgError, QueryError
 from graph.model import label, rel_type
 from graph.store import Store, open_store
+from tests.helpers import ONE_KEY_FOR_ALL, Api, KeySpec, snapshot
 
 PAYLOADS = [
     "x' OR 1=1 //",
@@ -47,30 +44,26 @@ TEXTS = [*PAYLOADS, "*1\r\n$8\r\nFLUSHALL\r\n", "a\x00b", "line\nbreak MATCH (n)
 
 
 @pytest.fixture
-def api(_isolated_env: Path, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    s = Settings(
+def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env,
         graph_name=f"inj_{tmp_path.name[-12:]}",
         api_keys_file=tmp_path / "k.json",
         privacy_key_file=tmp_path / "p.key",
     )
-    key = create_key(s.api_keys_file, "all", list(SCOPES))
-    with TestClient(create_app(s)) as client:
-        yield client, {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def api_keys() -> KeySpec:
+    return ONE_KEY_FOR_ALL
 
 
 def _snapshot(store: Store, tq: QueryCatalog) -> str:
-    return json.dumps(
-        [store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))],
-        default=str,
-        sort_keys=True,
-    )
+    return json.dumps(list(snapshot(store, tq)), default=str, sort_keys=True)
 
 
-def test_payloads_in_events_are_data(
-    api: tuple[TestClient, dict[str, str]], test_queries: QueryCatalog
-) -> None:
-    client, h = api
+def test_payloads_in_events_are_data(api: Api, test_queries: QueryCatalog) -> None:
+    client, h = api.client, api.h("all")
     events: list[dict[str, Any]] = []
     for i, p in enumerate(PAYLOADS):
         events += [
@@ -135,9 +128,9 @@ def test_payloads_in_events_are_data(
 
 
 def test_payloads_in_paths_and_parameters_change_nothing(
-    api: tuple[TestClient, dict[str, str]], test_queries: QueryCatalog
+    api: Api, test_queries: QueryCatalog
 ) -> None:
-    client, h = api
+    client, h = api.client, api.h("all")
     client.post(
         "/v1/events",
         headers=h,
@@ -174,9 +167,9 @@ def test_payloads_in_paths_and_parameters_change_nothing(
 
 
 def test_profile_attribute_names_labels_and_types_come_from_whitelists(
-    api: tuple[TestClient, dict[str, str]],
+    api: Api,
 ) -> None:
-    client, h = api
+    client, h = api.client, api.h("all")
     for p in PAYLOADS:
         r = client.post(
             "/v1/events",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,11 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
 from graph.catalog import QueryCatalog
-from graph.store import Store
+from graph.queries import get_queries
+from graph.store import PreparedWrite, WriteResult
+from tests.helpers import Api, event_builder, snapshot
 
-_ids = itertools.count()
-
-
-def ev(event_type: str, ts: str, **fields: Any) -> dict[str, Any]:
-    return {"type": event_type, "event_id": f"p{next(_ids)}", "timestamp": ts, **fields}
+ev = event_builder("p")
 
 
 def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]:
@@ -106,39 +105,14 @@ def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]
     ]
 
 
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str], settings: Settings) -> None:
-        self.client, self.keys, self.settings = client, keys, settings
-
-    def h(self, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[scope]}"}
-
-    def load(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        r = self.client.post("/v1/events", json={"events": events}, headers=self.h("ingest:write"))
-        assert r.status_code in (200, 422), r.text
-        return dict(r.json())
-
-    @property
-    def store(self) -> Store:
-        store: Store = self.client.app.state.store  # type: ignore[attr-defined]
-        return store
-
-
 @pytest.fixture
-def api(_isolated_env: Path, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(
+def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env,
         graph_name=f"pv_{tmp_path.name[-12:]}",
         api_keys_file=tmp_path / "keys.json",
         privacy_key_file=tmp_path / "privacy.key",
     )
-    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, keys, settings)
-
-
-def snapshot(store: Store, tq: QueryCatalog) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))
 
 
 def mentions(rows: list[dict[str, Any]], needles: set[str]) -> list[dict[str, Any]]:
@@ -240,7 +214,7 @@ def test_pii_lives_on_its_node_and_is_matched_by_token(
 def two_customers_with_everything(api: Api, test_queries: QueryCatalog) -> None:
     """c-1 and c-2 with every kind of event, c-1 also with PII and derived data (a segment,
     a SIMILAR edge to c-2, an embedding, a model)."""
-    api.load(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
+    api.post_events(person("c-1", "v-1") + person("c-2", "v-2", day="2011-12-02"))
     api.client.post(
         "/v1/customers",
         json={"id": "c-1", "pii": {"email": "c1@example.com"}},
@@ -346,7 +320,7 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
 def test_retention_drops_old_sessions_and_keeps_the_account(
     api: Api, test_queries: QueryCatalog
 ) -> None:
-    api.load(
+    api.post_events(
         person("c-old", "v-old", day="2011-01-10") + person("c-new", "v-new", day="2011-12-01")
     )
     from privacy.subjects import retention
@@ -410,7 +384,7 @@ def test_cli_export_erase_retention(
     from api.cli import app as cli
     from api.settings import get_settings
 
-    api.load(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
+    api.post_events(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
     s = api.settings
     for k, v in (
         ("CKG_DATA_DIR", s.data_dir),
@@ -457,7 +431,7 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
             **who,
         ),
     ]
-    out = api.load(events)
+    out = api.post_events(events)
     reasons = [i["reason"] for i in out["items"]]
     assert reasons == ["no_analytics_consent", "no_analytics_consent", None]  # the order stays
     dead = api.settings.data_dir.parent / "dead-letter" / "http.jsonl"
@@ -473,7 +447,7 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
         json={"consents": {"analytics": True}, "source": "banner"},
     )
     assert r.status_code == 200
-    again = api.load(events)
+    again = api.post_events(events)
     assert [i["status"] for i in again["items"]] == ["accepted", "accepted", "duplicate"]
     # and a withdrawal stops tracking from the next batch
     api.client.put(
@@ -481,14 +455,16 @@ def test_ingestion_honours_analytics_consent(api: Api) -> None:
         headers=api.h("privacy:admin"),
         json={"consents": {"analytics": False}, "source": "banner"},
     )
-    late = api.load([ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/", **who)])
+    late = api.post_events(
+        [ev("page_view", "2011-12-02T09:00:00Z", session_id="q-s2", url="/", **who)]
+    )
     assert late["items"][0]["reason"] == "no_analytics_consent"
 
 
 def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
-    api.load(person("c-1", "v-1"))
+    api.post_events(person("c-1", "v-1"))
     assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()["verified"]
-    late = api.load(
+    late = api.post_events(
         [
             ev(
                 "page_view", "2011-12-05T09:00:00Z", session_id="late-1", url="/", customer_id="c-1"
@@ -515,16 +491,60 @@ def test_events_for_an_erased_subject_are_refused(api: Api) -> None:
     assert api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read")).status_code == 404
 
 
-def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> None:
+class QueueWatchingLock:
+    """Stands in for the API's writer lock and notes when a request has to queue for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.queued = threading.Event()
+        self.first_waiter_in_at: float | None = None  # when the first queued request got in
+
+    def __enter__(self) -> None:
+        if self._lock.acquire(blocking=False):
+            return
+        self.queued.set()
+        self._lock.acquire()
+        if self.first_waiter_in_at is None:
+            self.first_waiter_in_at = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_erasure_while_ingestion_runs(
+    api: Api, test_queries: QueryCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first erasure is asked for while a load holds the writer lock (its batch write is
+    held until the erasure queues): the erasure must wait for that batch, then erase it too."""
     import random
-    import threading
 
     people = [f"cc-{i}" for i in range(12)]
-    api.load([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
+    api.post_events([e for i, p in enumerate(people) for e in person(p, f"vv-{i}")])
     doomed = sorted(random.Random(5).sample(people, 4))
     sent: dict[str, set[str]] = {p: set() for p in people}
     accepted: dict[str, set[str]] = {p: set() for p in people}
+    status: dict[tuple[str, int], str] = {}
     errors: list[str] = []
+
+    held_round = 2  # the load of this round holds the lock while the first erasure is asked for
+    lock = QueueWatchingLock()
+    monkeypatch.setattr(api.client.app.state, "ingest_lock", lock)  # type: ignore[attr-defined]
+    loading = threading.Event()
+    marks: dict[str, float] = {}
+    queued: list[bool] = []
+    batch_query, batch_writes = get_queries().ingest_batch.name, itertools.count()
+    real_write = api.store.write_prepared
+
+    def write_prepared(prepared: PreparedWrite) -> WriteResult:
+        if prepared.query.name != batch_query or next(batch_writes) != held_round:
+            return real_write(prepared)
+        loading.set()  # inside the loader, under the writer lock
+        queued.append(lock.queued.wait(60))
+        result = real_write(prepared)
+        marks["written"] = time.monotonic()
+        return result
+
+    monkeypatch.setattr(api.store, "write_prepared", write_prepared)
 
     def ingest() -> None:
         for round_ in range(6):
@@ -544,12 +564,17 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
                 errors.append(r.text)
                 return
             for item, e in zip(r.json()["items"], batch, strict=True):
+                status[e["customer_id"], round_] = item["status"]
                 if item["status"] == "accepted":
                     accepted[e["customer_id"]].add(e["event_id"])
                 elif e["customer_id"] not in doomed or item["reason"] != "erased_subject":
                     errors.append(f"{e['customer_id']}: {item}")
 
     def erase() -> None:
+        if not loading.wait(60):
+            errors.append("no load reached its batch write")
+            return
+        marks["asked"] = time.monotonic()
         for p in doomed:
             r = api.client.delete(f"/v1/customers/{p}", headers=api.h("privacy:admin"))
             if r.status_code != 200 or not r.json()["verified"]:
@@ -559,13 +584,19 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(300)
+    assert not any(t.is_alive() for t in threads)
     assert errors == []
+    # they overlapped: the erasure queued behind the held load and got in only after its write
+    assert queued == [True]
+    assert lock.first_waiter_in_at is not None
+    assert marks["asked"] < marks["written"] < lock.first_waiter_in_at
+    assert all(status[p, r] == "accepted" for p in doomed for r in range(held_round + 1))
 
     nodes, rels = snapshot(api.store, test_queries)
     for p in doomed:
         i = people.index(p)
-        needles = {p, f"vv-{i}", f"{p}-s1", f"o-{p}"} | {f"{p}-r{r}" for r in range(6)}
+        needles = {p, f"vv-{i}", f"{p}-s1", f"{p}-s2", f"o-{p}"} | {f"{p}-r{r}" for r in range(6)}
         assert [n for n in mentions(nodes, needles) if n["label"] != "Erasure"] == [], p
         assert mentions(rels, needles) == [], p
     assert {"shared-1", "shared-2"} <= {n["id"] for n in nodes if n["label"] == "Product"}
@@ -577,7 +608,7 @@ def test_erasure_while_ingestion_runs(api: Api, test_queries: QueryCatalog) -> N
         assert accepted[p] == sent[p] and sent[p] <= stored, p  # nothing lost for the others
         assert len(doc["session_events"]) == 7 + 6, p  # person(): 7 in sessions; + 6 rounds
     # a late event for an erased id is refused
-    late = api.load(
+    late = api.post_events(
         [ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/", customer_id=doomed[0])]
     )
     assert late["items"][0]["reason"] == "erased_subject"

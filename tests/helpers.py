@@ -1,0 +1,89 @@
+"""Plain helpers the test modules share: event builders, the API under test, graph snapshots."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import SCOPES, create_key
+from api.settings import Settings
+from graph.catalog import QueryCatalog
+from graph.store import Store
+
+SMALL = Path(__file__).resolve().parent / "data" / "events_small.jsonl"
+
+Row = dict[str, Any]
+EventBuilder = Callable[..., dict[str, Any]]
+# handle used in the tests -> (key name, scopes); the key name shows in the API's own records
+KeySpec = Mapping[str, tuple[str, Sequence[str]]]
+ONE_KEY_PER_SCOPE: KeySpec = {s: (s, [s]) for s in SCOPES}
+ONE_KEY_FOR_ALL: KeySpec = {"all": ("all", list(SCOPES))}
+
+
+def event_builder(prefix: str) -> EventBuilder:
+    """`ev(type, timestamp, **fields)` with event ids `<prefix>0`, `<prefix>1`, ... of its own."""
+    ids = itertools.count()
+
+    def ev(event_type: str, ts: str, **fields: Any) -> dict[str, Any]:
+        return {"type": event_type, "event_id": f"{prefix}{next(ids)}", "timestamp": ts, **fields}
+
+    return ev
+
+
+def snapshot(store: Store, tq: QueryCatalog) -> tuple[list[Row], list[Row]]:
+    """Every node and every relationship in a fixed order, for "same graph" assertions."""
+    return store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))
+
+
+class Api:
+    """The app under test, its API keys by handle, and its settings."""
+
+    def __init__(self, client: TestClient, keys: dict[str, str], settings: Settings) -> None:
+        self.client, self.keys, self.settings = client, keys, settings
+
+    def h(self, handle: str) -> dict[str, str]:
+        """Headers that authenticate with the key of that handle."""
+        return {"Authorization": f"Bearer {self.keys[handle]}"}
+
+    def post_events(self, events: Iterable[dict[str, Any]], key: str = "ingest:write") -> Row:
+        """POST /v1/events; 200 or 422 (some items refused) both answer item by item."""
+        r = self.client.post("/v1/events", json={"events": list(events)}, headers=self.h(key))
+        assert r.status_code in (200, 422), r.text
+        return dict(r.json())
+
+    def load(self, *events: dict[str, Any]) -> None:
+        """POST /v1/events where every item must be taken."""
+        r = self.client.post(
+            "/v1/events", json={"events": list(events)}, headers=self.h("ingest:write")
+        )
+        assert r.status_code == 200, r.text
+
+    def context(self, session: str, **params: Any) -> Any:
+        r = self.client.get(
+            f"/v1/sessions/{session}/context", params=params, headers=self.h("chatbot:read")
+        )
+        assert r.status_code == 200, r.text
+        return r.json() if params.get("format") != "text" else r.text
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.client.app.state.store  # type: ignore[attr-defined]
+        return store
+
+
+@contextmanager
+def running_api(
+    settings: Settings,
+    keys: KeySpec = ONE_KEY_PER_SCOPE,
+    raise_server_exceptions: bool = True,
+) -> Iterator[Api]:
+    """The app with its lifespan running, and the keys of `keys` in its key file."""
+    made = {h: create_key(settings.api_keys_file, name, list(s)) for h, (name, s) in keys.items()}
+    with TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions) as c:
+        yield Api(c, made, settings)
