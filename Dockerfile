@@ -13,6 +13,7 @@ COPY api ./api
 COPY cypher ./cypher
 COPY embeddings ./embeddings
 COPY ingest ./ingest
+COPY privacy ./privacy
 RUN pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 ckg
 USER ckg

@@ -162,7 +162,6 @@ def test_the_readme_s_ports_are_the_published_ones() -> None:
     assert default and f"`{default.group(1)}`" in text  # the README gives the default password
 
 
-@pytest.mark.xfail(strict=True, reason="the Dockerfile does not COPY privacy/ yet")
 def test_the_image_holds_every_package() -> None:
     """`pip install .` in the image builds the packages pyproject lists: each must be copied."""
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
