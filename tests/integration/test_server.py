@@ -109,6 +109,10 @@ def test_lone_surrogates_are_a_422_and_the_connection_lives_on(
             after = client.get("/healthz")
             assert after.status_code == 200
             assert local_port(after) == local_port(r) == local_port(first)  # same connection
+        events = client.post("/v1/events", content=rb'{"events": ["\ud800"]}')
+        assert events.status_code == 422, events.text
+        assert events.json()["items"][0]["reason"] == "not_an_object"
+        assert local_port(client.get("/healthz")) == local_port(first)
         ok = client.post("/v1/customers", content=rb'{"id": "cust-\u00e9"}')
         assert ok.status_code == 201 and ok.json()["id"] == "cust-é"
         # percent-escapes of a surrogate in a path or query decode to U+FFFD: plain text
