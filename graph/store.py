@@ -277,7 +277,9 @@ def _check_param(value: Any, path: str = "$") -> None:
     """FalkorDB's client sends parameters as a Cypher literal header; allow only JSON-like values.
 
     Anything else (objects with a custom `str()`, NaN, NUL characters, backticked keys) could
-    change the header's meaning, so it is refused before it reaches the wire.
+    change the header's meaning, so it is refused before it reaches the wire; so is text without
+    a UTF-8 form (a lone surrogate), which the client would fail on while packing the command.
+    A key is checked before it becomes part of `path`, so a message never carries such text.
     """
     if value is None or isinstance(value, bool | int):
         return
@@ -288,6 +290,12 @@ def _check_param(value: Any, path: str = "$") -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise ParameterRefused(f"parameter {path} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParameterRefused(
+                f"parameter {path} is not valid Unicode (a lone surrogate)"
+            ) from None
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
@@ -297,6 +305,7 @@ def _check_param(value: Any, path: str = "$") -> None:
         for k, v in value.items():
             if not isinstance(k, str) or not _SAFE_KEY.match(k):
                 raise ParameterRefused(f"parameter {path} has an unusable key {k!r}")
+            _check_param(k, f"{path} key {k!r}")
             _check_param(v, f"{path}.{k}")
         return
     raise ParameterRefused(f"parameter {path} has unsupported type {type(value).__name__}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
 
 from api.cli.common import settings
+from graph.errors import ConfigError
 
 
 def serve_cmd(
@@ -18,6 +21,7 @@ def serve_cmd(
     import uvicorn
 
     settings()  # fail on bad settings before binding a port
+    check_port(host, port)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -27,3 +31,22 @@ def serve_cmd(
         http="api.server:HttpProtocol",
         log_level="info",
     )
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind and release the address as uvicorn will bind it, so a port in use is one line and a
+    configuration error: uvicorn starts the app (and the store) before it binds, and when the
+    bind fails it logs and exits 3, the code of an unavailable store."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} on {host} is already in use") from None
+            raise ConfigError(
+                f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+            ) from None
+        except OverflowError:
+            raise ConfigError(f"port {port} is not a TCP port (0-65535)") from None

@@ -32,6 +32,7 @@ from api.schemas import (
     PiiFields,
     ReadPurpose,
 )
+from api.text import require_text
 from graph.errors import CustomerNotFound
 from graph.queries import Queries
 from graph.records import CustomerRecord
@@ -94,6 +95,7 @@ def post_customer(
     """Create a customer; personal data goes to its PII node only, e-mail and phone also as
     keyed tokens. Without decisions, the configured consent defaults (opt-in: all denied) are
     recorded. 200 instead of 201 when the id exists (nothing is overwritten but the PII)."""
+    require_text(body.id, "body", "id")
     q: Queries = request.app.state.queries
     created = create_customer(
         store,

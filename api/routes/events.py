@@ -2,24 +2,52 @@
 
 Good items are stored even when others in the batch are bad; the answer is then 422 with a
 reason per bad item (and 200 when every item was accepted or already stored), so a client can
-resend exactly the rejected ones after fixing them. Every rejected item also goes to the
+resend exactly the rejected ones after fixing them. An item that is not a JSON object is one
+such bad item (`not_an_object`), not a bad request. Every rejected item also goes to the
 dead-letter file, as from a file load.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from api.deps import IngestKey, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge
-from api.schemas import EventBatchCreate, EventBatchPublic, EventResultPublic
+from api.schemas import EventBatchPublic, EventResultPublic
+from api.text import encodable
 from ingest.loader import Loader
 from ingest.report import DeadLetter, dead_letter_path
 from ingest.sources import SourceRecord
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+
+# documented as objects; anything else is taken in and rejected as an item of its own
+EventItem = Annotated[Any, WithJsonSchema({"type": "object", "additionalProperties": True})]
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
+
+
+class EventBatchCreate(BaseModel):
+    events: list[EventItem] = Field(
+        min_length=1, description="Events as in the JSONL format (see README, 'Events')."
+    )
+
+
+def _record(source: str, index: int, item: Any) -> SourceRecord:
+    """The item as the loader's input record; a non-object one as a file load reads one, with
+    its JSON text (escaped where it holds text without a UTF-8 form, so the dead letter can
+    hold it)."""
+    if isinstance(item, dict):
+        return SourceRecord(source, index, item)
+    text = json.dumps(item, ensure_ascii=False)
+    if not encodable(text):
+        text = json.dumps(item)
+    kind = "null" if item is None else _JSON_TYPES.get(type(item), type(item).__name__)
+    return SourceRecord(source, index, None, text, "not_an_object", f"a JSON {kind}, not an object")
 
 
 @router.post(
@@ -45,7 +73,7 @@ def post_events(
     if len(body.events) > settings.api_max_events:
         raise PayloadTooLarge(f"at most {settings.api_max_events} events per request")
     source = f"http:{key.name}"
-    records = [SourceRecord(source, i, item) for i, item in enumerate(body.events)]
+    records = [_record(source, i, item) for i, item in enumerate(body.events)]
     dead = dead_letter_path(settings, "http")
     # one batch at a time (threads here, processes via the file lock): the duplicate check and
     # the write must not interleave with another loader's

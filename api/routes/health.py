@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.schemas import HealthPublic
-from graph.errors import CkgError
+from graph.errors import CkgError, StoreUnavailable, Unavailable
 
 router = APIRouter(tags=["health"])
 
@@ -17,15 +17,36 @@ def healthz() -> HealthPublic:
     return HealthPublic(status="ok")
 
 
-@router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+@router.get(
+    "/readyz",
+    response_model=HealthPublic,
+    responses={
+        503: {
+            "model": HealthPublic,
+            "description": "Not ready; retry after the Retry-After seconds.",
+        }
+    },
+)
 def readyz(request: Request) -> HealthPublic | JSONResponse:
     """Ready when the store answers a ping; load balancers route on this."""
     store = request.app.state.store
     engine = request.app.state.settings.resolved_engine
     if store is None:
-        return JSONResponse({"status": "store_unavailable", "engine": engine}, status_code=503)
+        return _not_ready(engine, StoreUnavailable("the store is not connected"))
     try:
         store.ping()
-    except CkgError:
-        return JSONResponse({"status": "store_unavailable", "engine": engine}, status_code=503)
+    except CkgError as exc:
+        return _not_ready(engine, exc)
     return HealthPublic(status="ready", engine=engine)
+
+
+def _not_ready(engine: str, exc: CkgError) -> JSONResponse:
+    """503 with the Retry-After a route answering the same error sends (a fault of ours has
+    none: it is retried as an unavailable store)."""
+    from api.app import answer_for  # the app imports this module
+
+    retry = exc if isinstance(exc, Unavailable) else StoreUnavailable(str(exc))
+    headers = dict(answer_for(retry).headers)
+    return JSONResponse(
+        {"status": "store_unavailable", "engine": engine}, status_code=503, headers=headers
+    )

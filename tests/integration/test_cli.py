@@ -175,6 +175,27 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(p, 2, f"port {port}", "in use")
 
 
+def test_serve_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """Refused before anything starts: no uvicorn log, no store started for the data dir."""
+    from graph.embedded import EmbeddedServer
+
+    data = tmp_path / "d"
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            p = run("serve", "--port", str(port), env={"CKG_DATA_DIR": str(data)}, timeout=60)
+        store_started = EmbeddedServer(data).status() is not None
+    finally:
+        EmbeddedServer(data).stop()
+    assert_one_line_error(p, 2, f"port {port}", "in use")
+    assert p.stdout == ""
+    assert not store_started
+    bad = run("serve", "--port", "70000", env={"CKG_DATA_DIR": str(data)}, timeout=30)
+    assert_one_line_error(bad, 2, "70000")
+
+
 def test_wrong_neo4j_password_is_one_line(neo4j_settings: Settings) -> None:
     assert neo4j_settings.neo4j_uri
     p = run(

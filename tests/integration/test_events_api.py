@@ -90,6 +90,50 @@ def test_batch_with_bad_items_stores_the_good_ones(api: Api) -> None:
     assert {"bad-1", "bad-2"} <= {d["record"].get("event_id") for d in mine}
 
 
+def test_items_that_are_not_objects_are_rejected_alone(api: Api) -> None:
+    """A non-object item is one bad item: the others are stored, each gets its result, and the
+    rejected ones go to the dead letter as JSON text (as a file load's)."""
+    client, keys, settings = api
+    h = {"Authorization": f"Bearer {keys['ingest']}"}
+    good = events()[:3]
+    batch: list[Any] = [good[0], 42, good[1], "text", None, [good[2]], good[2], True, "\ud800"]
+    r = client.post(
+        "/v1/events",
+        content=json.dumps({"events": batch}).encode(),  # the last one as the escape \ud800
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert (out["accepted"], out["duplicates"], out["rejected"]) == (3, 0, 6)
+    assert [(i["index"], i["status"], i["reason"]) for i in out["items"]] == [
+        (0, "accepted", None),
+        (1, "rejected", "not_an_object"),
+        (2, "accepted", None),
+        (3, "rejected", "not_an_object"),
+        (4, "rejected", "not_an_object"),
+        (5, "rejected", "not_an_object"),
+        (6, "accepted", None),
+        (7, "rejected", "not_an_object"),
+        (8, "rejected", "not_an_object"),
+    ]
+    assert out["items"][1]["message"] == "a JSON number, not an object"
+    assert out["items"][5]["message"] == "a JSON array, not an object"
+    with open_store(settings) as store:
+        nodes = {r["label"]: r["nodes"] for r in store.read(get_queries().node_counts)}
+    assert nodes["Event"] == 3
+    lines = (settings.data_dir.parent / "dead-letter" / "http.jsonl").read_text().splitlines()
+    dead = [json.loads(x) for x in lines]
+    mine = [d for d in dead if d["source"] == "http:loader" and d["reason"] == "not_an_object"]
+    assert {(d["position"], d["record"]) for d in mine} >= {
+        (1, "42"),
+        (3, '"text"'),
+        (4, "null"),
+        (7, "true"),
+        (8, '"\\ud800"'),
+    }
+    assert json.loads(next(d["record"] for d in mine if d["position"] == 5)) == [good[2]]
+
+
 def test_limits_and_validation(api: Api) -> None:
     client, keys = api.client, api.keys
     h = {"Authorization": f"Bearer {keys['ingest']}"}

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from graph.errors import CkgError, QueryError, StoreAuthError, StoreUnavailable
 
 
 def test_health_and_ready_on_the_embedded_store(_isolated_env: Path) -> None:
@@ -26,3 +27,37 @@ def test_unreachable_store_is_not_ready_but_alive() -> None:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["status"] == "store_unavailable"
+
+
+def test_not_ready_says_when_to_retry(_isolated_env: Path) -> None:
+    """/readyz's 503 carries the Retry-After a route's 503 carries for the same cause."""
+    app = create_app(Settings(neo4j_uri="bolt://127.0.0.1:9", neo4j_connect_timeout_s=1))
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.headers["retry-after"] == "5"
+
+    app = create_app(Settings(data_dir=_isolated_env, graph_name="health_retry"))
+    with TestClient(app) as client:
+        store = app.state.store
+        for error, retry_after in [
+            (StoreUnavailable("gone"), "5"),
+            (StoreAuthError("refused"), "30"),
+            (QueryError("odd answer"), "5"),
+        ]:
+            app.state.store = FailingPing(error)
+            try:
+                ready = client.get("/readyz")
+            finally:
+                app.state.store = store
+            assert ready.status_code == 503
+            assert ready.json() == {"status": "store_unavailable", "engine": "falkordb"}
+            assert ready.headers["retry-after"] == retry_after, error
+        assert client.get("/readyz").status_code == 200
+
+
+class FailingPing:
+    def __init__(self, error: CkgError) -> None:
+        self.error = error
+
+    def ping(self) -> None:
+        raise self.error

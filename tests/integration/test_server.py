@@ -3,6 +3,7 @@ keep-alive intact, HEAD and errors included."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -10,19 +11,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
 from api.app import create_app
+from api.auth import create_key
 from api.server import HttpProtocol
 from api.settings import Settings
 
 
-@pytest.fixture
-def port(_isolated_env: Path, tmp_path: Path) -> Iterator[int]:
-    settings = Settings(
-        data_dir=_isolated_env, graph_name="server_protocol", api_keys_file=tmp_path / "keys.json"
-    )
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[int]:
+    """The app under uvicorn with ckg's protocol on a free loopback port, for the block."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
@@ -41,9 +42,20 @@ def port(_isolated_env: Path, tmp_path: Path) -> Iterator[int]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield free
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield free
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def port(_isolated_env: Path, tmp_path: Path) -> Iterator[int]:
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="server_protocol", api_keys_file=tmp_path / "keys.json"
+    )
+    with serving(settings) as free:
+        yield free
 
 
 def test_one_connection_many_answers(port: int) -> None:
@@ -67,3 +79,45 @@ def test_one_connection_many_answers(port: int) -> None:
             assert len(body) == int(r.headers["content-length"]) > 0
     assert conn.sock is not None  # still the same keep-alive connection
     conn.close()
+
+
+def test_lone_surrogates_are_a_422_and_the_connection_lives_on(
+    _isolated_env: Path, tmp_path: Path
+) -> None:
+    """JSON's `\\ud800` escape decodes to text the store's client cannot encode: refused as the
+    caller's mistake, and the keep-alive connection serves the next request."""
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="server_surrogates", api_keys_file=tmp_path / "k.json"
+    )
+    key = create_key(settings.api_keys_file, "loader", ["ingest:write", "chatbot:read"])
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with (
+        serving(settings) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client,
+    ):
+
+        def local_port(r: httpx.Response) -> int:
+            return int(r.extensions["network_stream"].get_extra_info("client_addr")[1])
+
+        first = client.get("/healthz")
+        for body in (rb'{"id": "\ud800"}', rb'{"id": "cust-\udc00-1", "country": "DE"}'):
+            r = client.post("/v1/customers", content=body)
+            assert r.status_code == 422, r.text
+            detail = r.json()["detail"]
+            assert detail["reason"] == "invalid_request"
+            assert detail["errors"][0]["loc"] == ["body", "id"]
+            after = client.get("/healthz")
+            assert after.status_code == 200
+            assert local_port(after) == local_port(r) == local_port(first)  # same connection
+        events = client.post("/v1/events", content=rb'{"events": ["\ud800"]}')
+        assert events.status_code == 422, events.text
+        assert events.json()["items"][0]["reason"] == "not_an_object"
+        assert local_port(client.get("/healthz")) == local_port(first)
+        ok = client.post("/v1/customers", content=rb'{"id": "cust-\u00e9"}')
+        assert ok.status_code == 201 and ok.json()["id"] == "cust-é"
+        # percent-escapes of a surrogate in a path or query decode to U+FFFD: plain text
+        r = client.get("/v1/customers/cust-%C3%A9/recommendations?category=%ED%A0%80")
+        assert r.status_code == 200, r.text
+        r = client.get("/v1/customers/%ED%A0%80/recommendations")
+        assert r.status_code == 404 and r.json()["detail"]["reason"] == "customer_not_found"
+        assert local_port(r) == local_port(first)

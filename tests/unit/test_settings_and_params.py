@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from api.cli.queries import parse_params
 from api.settings import Settings, get_settings
-from graph.errors import CkgError, QueryError
+from graph.errors import CkgError, ClientError, ParameterRefused, QueryError
 from graph.store import _check_param
 
 
@@ -58,11 +58,29 @@ def test_parse_params() -> None:
         object(),
         b"bytes",
         [1, {"deep": float("-inf")}],
+        "lone \ud800 surrogate",
+        ["ok", {"deep": "\udfff"}],
+        {"key \udc00": 1},
     ],
 )
 def test_unsafe_parameters_are_refused(value: object) -> None:
     with pytest.raises(QueryError):
         _check_param({"p": value})
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [("a\ud800b", "$.p"), ({"k": ["x", "\udc00"]}, "$.p.k[1]"), ({"k\ud800": 1}, "$.p")],
+)
+def test_text_without_utf8_form_is_the_callers_mistake(value: object, where: str) -> None:
+    """Refused as a ClientError before the client fails on it packing the command; the
+    message names where, and carries no text that cannot be encoded itself."""
+    with pytest.raises(ParameterRefused) as caught:
+        _check_param({"p": value})
+    assert isinstance(caught.value, ClientError)
+    message = str(caught.value)
+    assert message.startswith(f"parameter {where}")
+    message.encode("utf-8")
 
 
 def test_plain_parameters_pass() -> None:
