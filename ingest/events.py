@@ -5,6 +5,11 @@ a producer's typo is caught instead of silently dropped. Values are normalised w
 `ingest.normalize` for the rules and the missing-value table). Parsing never consults the clock
 or a store, so the same record always gives the same event or the same rejection.
 
+Free text (page, url path, search query, chat intent, entities and text, order line names,
+consent source, loyalty tier, profile values) is masked while parsing with `privacy.masking.mask`:
+e-mail addresses and phone numbers become `<email>` and `<phone>` before anything is stored. Ids
+are not masked: they are the caller's keys.
+
 Rejection reasons (`EventRejected.reason`, for dead-letter counts and producers' dashboards):
 
 | reason              | meaning                                                              |
@@ -14,6 +19,8 @@ Rejection reasons (`EventRejected.reason`, for dead-letter counts and producers'
 | missing_field       | another required field absent or blank (incl. currency for an amount)|
 | bad_timestamp       | unparseable, impossible (2011-02-30), naive, or outside 1990-2100    |
 | invalid_field       | wrong type or format (also: malformed ids, non-object input)         |
+| invalid_text        | a string (value or key, anywhere in the record) that is not Unicode  |
+|                     | text: a lone UTF-16 surrogate such as JSON's "\\ud800"               |
 | value_out_of_range  | a number outside its bounds (negative, 0 qty, qty 10**12, 1e300)     |
 | unknown_currency    | not an ISO 4217 code                                                 |
 | unknown_country     | neither an alpha-2 code nor a country name `ingest.normalize` knows  |
@@ -29,6 +36,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -55,11 +63,13 @@ from ingest.normalize import (
     country_code,
     currency_code,
     epoch_ms,
+    invalid_text_at,
     language_tag,
     money,
     show,
     to_utc,
 )
+from privacy.masking import mask
 
 RejectReason = Literal[
     "unknown_type",
@@ -67,6 +77,7 @@ RejectReason = Literal[
     "missing_field",
     "bad_timestamp",
     "invalid_field",
+    "invalid_text",
     "value_out_of_range",
     "unknown_currency",
     "unknown_country",
@@ -78,6 +89,7 @@ RejectReason = Literal[
     "no_analytics_consent",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
+NOT_UNICODE = "text holds a lone UTF-16 surrogate, which is not Unicode"
 
 
 class EventRejected(CkgError):
@@ -192,6 +204,9 @@ def _text(max_length: int) -> StringConstraints:
     )
 
 
+# Free text is masked after the checks, so the limits apply to what the producer sent.
+Masked = AfterValidator(mask)
+
 Id = Annotated[EntityId, BeforeValidator(_strip_id)]
 OptId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
@@ -201,8 +216,11 @@ OptCurrency = Annotated[Currency | None, BeforeValidator(_blank_to_none)]
 Money = Annotated[float, BeforeValidator(_money)]
 OptMoney = Annotated[Money | None, BeforeValidator(_blank_to_none)]
 Qty = Annotated[int, Field(strict=True, gt=0, le=MAX_QTY)]
-ShortText = Annotated[str, _text(64)]
-Text = Annotated[str, _text(256)]
+ShortText = Annotated[str, _text(64), Masked]
+Text = Annotated[str, _text(256), Masked]
+SearchText = Annotated[str, _text(512), Masked]
+ChatText = Annotated[str, _text(4000), Masked]
+Url = Annotated[str, _text(2048), Masked]  # the path only: `_url` drops query and fragment
 ChannelName = Literal["web", "app", "chat", "store", "email", "import"]
 CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
 Channel = Annotated[ChannelName, BeforeValidator(_lower)]
@@ -224,6 +242,15 @@ class _EventBase(_Strict):
     channel: Channel = "web"
     device: Device = "unknown"
     country: Country = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode(cls, data: Any) -> Any:
+        """Text that cannot be encoded would fail only when it reaches the store or a file."""
+        field = invalid_text_at(data)
+        if field is not None:
+            raise _error("invalid_text", NOT_UNICODE, field)
+        return data
 
     @model_validator(mode="after")
     def _someone(self) -> Self:
@@ -272,7 +299,7 @@ class ProductView(_SessionEvent):
 
 class PageView(_SessionEvent):
     type: Literal["page_view"] = "page_view"
-    url: Annotated[Annotated[str, _text(2048)] | None, BeforeValidator(_url)] = None
+    url: Annotated[Url | None, BeforeValidator(_url)] = None
     page: Annotated[Text | None, BeforeValidator(_blank_to_none)] = None
 
     @model_validator(mode="after")
@@ -284,7 +311,7 @@ class PageView(_SessionEvent):
 
 class Search(_SessionEvent):
     type: Literal["search"] = "search"
-    query: Annotated[str, _text(512)]
+    query: SearchText
     results: Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)] | None = None
 
 
@@ -360,7 +387,7 @@ class ChatTurn(_SessionEvent):
     type: Literal["chat_turn"] = "chat_turn"
     intent: ShortText
     entities: Annotated[dict[ShortText, Text], Field(max_length=32)] = Field(default_factory=dict)
-    text: Annotated[Annotated[str, _text(4000)] | None, BeforeValidator(_chat_text)] = None
+    text: Annotated[ChatText | None, BeforeValidator(_chat_text)] = None
 
 
 class ConsentChanged(_OptionalSessionEvent):
@@ -413,9 +440,10 @@ def _profile_fields(value: object) -> object:
                 field=name,
             )
         try:
-            out[key] = _profile_value(key, item)
+            clean = _profile_value(key, item)
         except NormalizeError as exc:
             raise _error(exc.reason, exc.message, field=name) from None
+        out[key] = None if clean is None else mask(clean)
     return out
 
 
@@ -533,7 +561,7 @@ def _problem(err: ErrorDetails) -> tuple[str, RejectReason, str]:
 def parse_event(
     raw: Mapping[str, Any], *, keep_text: bool = False, default_tz: tzinfo | None = None
 ) -> Event:
-    """Validate and normalise one raw record; raises `EventRejected` and nothing else.
+    """Validate, normalise and mask one raw record; raises `EventRejected` and nothing else.
 
     `keep_text` keeps chat turns' free text (off by default: it is personal data more often than
     not). `default_tz` is the zone a source writes naive times in (e.g. Europe/London for the
@@ -543,7 +571,13 @@ def parse_event(
         raise EventRejected("invalid_field", "an event must be a JSON object")
     data = dict(raw)
     event_id = data.get("event_id")
-    event_id = event_id.strip() or None if isinstance(event_id, str) else None
+    if not isinstance(event_id, str) or invalid_text_at(event_id) is not None:
+        event_id = None  # the rejection must be writable, in JSON and in the dead-letter file
+    else:
+        event_id = event_id.strip() or None
+    if invalid_text_at(data.get("type")) is not None:  # the models' own check comes after the tag
+        message = f"type: {NOT_UNICODE}"
+        raise EventRejected("invalid_text", message, field="type", event_id=event_id)
     context = {"keep_text": keep_text, "default_tz": default_tz}
     try:
         return _adapter().validate_python(data, context=context)

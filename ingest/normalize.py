@@ -36,6 +36,9 @@ Missing-value rules (absent, JSON null, and blank strings count as missing):
 |                                                | parser got `keep_text=True`)                  |
 | profile field value                            | None means "cleared"                          |
 
+Text: every string of a record, keys included, must be Unicode text (`invalid_text_at`); a lone
+UTF-16 surrogate is rejected as `invalid_text`.
+
 Money is parsed through `Decimal` (so decimal strings such as "19.99" keep their value) and
 rounded half-to-even to `MONEY_DECIMALS` places: the online-retail prices have up to 3 decimals.
 """
@@ -45,7 +48,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -278,6 +281,68 @@ def to_utc(value: object, default_tz: tzinfo | None = None) -> datetime:
             f"timestamp {show(str(dt))} is outside {MIN_TIMESTAMP.year}-{MAX_TIMESTAMP.year}",
         )
     return utc
+
+
+def _unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _all_unicode(value: object) -> bool:
+    """The fast pass of `invalid_text_at`: no paths, since nearly every record is clean."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) in _SCALARS:
+            continue
+        if isinstance(item, str):
+            if not _unicode(item):
+                return False
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
+
+
+def _part(key: object) -> str:
+    return key if isinstance(key, str) and _unicode(key) else show(key)
+
+
+def invalid_text_at(value: object) -> str | None:
+    """Where in `value` (a string, or a JSON-like tree of dicts and lists) a string or key is not
+    Unicode text, as a dotted path ("" for `value` itself); None when all of it is.
+
+    `json.loads` turns the escape "\\ud800" into a lone surrogate, which Python strings allow
+    but UTF-8 does not: the store's client and every file writer would fail on it later. Walked
+    with a stack, not recursion: the nesting is the producer's choice.
+    """
+    if _all_unicode(value):
+        return None
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not _unicode(item):
+                return path
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                here = f"{path}.{_part(key)}" if path else _part(key)
+                if isinstance(key, str) and not _unicode(key):
+                    return here
+                stack.append((here, child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}.{i}" if path else str(i), c) for i, c in enumerate(item))
+    return None
 
 
 def epoch_ms(dt: datetime) -> int:

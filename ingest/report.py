@@ -100,7 +100,9 @@ class DeadLetter:
         self.path = path
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("a", encoding="utf-8")
+        # A lone surrogate in a rejected record (JSON's "\\ud800") is written as that same JSON
+        # escape, so the line still reads back as the record that came in.
+        self._fh = path.open("a", encoding="utf-8", errors="backslashreplace")
 
     def write(
         self, *, source: str, position: int, reason: str, message: str | None, record: Any

@@ -290,7 +290,7 @@ def test_chat_text_dropped_unless_asked() -> None:
     assert ev.entities == {"order_id": "536365"}
     kept = parse_event(event("chat_turn"), keep_text=True)
     assert isinstance(kept, ChatTurn)
-    assert kept.text == EXAMPLES["chat_turn"]["text"]
+    assert kept.text == "Where is my order 536365? My email is <email>"  # kept, but masked
 
 
 def test_dropped_chat_text_is_not_validated() -> None:
@@ -300,6 +300,123 @@ def test_dropped_chat_text_is_not_validated() -> None:
     assert dropped.text is None
     err = rejected(event("chat_turn", text="x" * 10_000), keep_text=True)
     assert (err.reason, err.field) == ("value_out_of_range", "text")
+
+
+# --- masking of free text -----------------------------------------------------------------------
+
+ALICE = "alice.smith+shop@example.co.uk"
+PHONE = "+44 20 7946 0958"
+
+
+def _parsed(kind: str, keep_text: bool = False, **changes: Any) -> Any:
+    return parse_event(event(kind, **changes), keep_text=keep_text)
+
+
+def test_free_text_is_masked() -> None:
+    """Personal data belongs on the PII node only: free text that carries some is masked."""
+    page = _parsed("page_view", page=f"contact {ALICE}", url="https://shop.example/u/jo@x.org?a=1")
+    assert (page.page, page.url) == ("contact <email>", "https://shop.example/u/<email>")
+    encoded = _parsed("page_view", url="https://shop.example/u/jo.b%40x.org/020%207946%200958")
+    assert encoded.url == "https://shop.example/u/<email>/<phone>"
+    search = _parsed("search", query=f"  call me on {PHONE} or 020-7946-0958 ")
+    assert search.query == "call me on <phone> or <phone>"
+    chat = _parsed(
+        "chat_turn",
+        keep_text=True,
+        intent="contact",
+        entities={"email": ALICE, "phone": "(020) 7946 0958", "order_id": "536365"},
+        text=f"I am {ALICE}, call {PHONE} about order 536365",
+    )
+    assert chat.entities == {"email": "<email>", "phone": "<phone>", "order_id": "536365"}
+    assert chat.text == "I am <email>, call <phone> about order 536365"
+    line = {"product_id": "85123A", "qty": 1, "unit_price": 2.55, "name": f"GIFT FOR {ALICE}"}
+    purchase = _parsed("purchase", lines=[line])
+    assert purchase.lines[0].name == "GIFT FOR <email>"
+    consent = _parsed("consent_changed", source=f"call centre {PHONE}")
+    assert consent.source == "call centre <phone>"
+    assert _parsed("loyalty_updated", tier=f"vip {ALICE}").tier == "vip <email>"
+
+
+def test_masked_text_is_a_fixed_point() -> None:
+    changes: list[tuple[str, dict[str, Any]]] = [
+        ("search", {"query": f"{ALICE} {PHONE}"}),
+        ("page_view", {"page": f"contact {ALICE}", "url": "https://s.example/a%40b.org"}),
+    ]
+    for kind, change in changes:
+        ev = _parsed(kind, **change)
+        assert parse_event(ev.model_dump(mode="json")) == ev
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "white hanging heart t-light holder 85123A",
+        "invoice 536365 and C536379, order 536365-536370",
+        "536365 536366 536367",
+        "PACK OF 72 RETROSPOT CAKE CASES",
+        "price 2.55 GBP, 12.50 15.30, total 1 234 567.89",
+        "2011-12-01 08:26, 01.12.2011, 01/12/2011, 2011-12-01T08:26:00+02:00",
+        "from 192.168.100.200 and 10.0.0.1:8080",
+        "page 2 (clothing model) A13, colour 3, location 5",
+        "50% off, 100%25",
+    ],
+)
+def test_masking_keeps_ids_prices_dates_and_addresses(text: str) -> None:
+    assert _parsed("search", query=text).query == text
+    assert _parsed("page_view", page=text[:256]).page == text[:256]
+    chat = _parsed("chat_turn", keep_text=True, entities={"q": text[:256]}, text=text)
+    assert (chat.entities["q"], chat.text) == (text[:256], text)
+
+
+def test_ids_are_not_masked() -> None:
+    ev = _parsed("search", event_id="evt-020-7946-0958", customer_id="jo@example.com")
+    assert (ev.event_id, ev.customer_id) == ("evt-020-7946-0958", "jo@example.com")
+
+
+def test_profile_values_pass_the_mask_unchanged() -> None:
+    """Only non-personal attributes are allowed at all; masking them must not change them."""
+    fields = {"country": "GB", "language": "en-GB", "timezone": "Europe/London"}
+    assert _parsed("profile_updated", fields=fields).fields == fields
+
+
+# --- text hygiene --------------------------------------------------------------------------------
+
+LONE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    "kind, changes, field",
+    [
+        ("search", {"event_id": f"evt-{LONE}"}, "event_id"),
+        ("search", {"customer_id": LONE}, "customer_id"),
+        ("search", {"query": f"mugs {LONE}"}, "query"),
+        ("search", {"timestamp": f"2011-12-01T08:26:00{LONE}"}, "timestamp"),
+        ("search", {"country": LONE}, "country"),
+        ("page_view", {"page": LONE}, "page"),
+        ("chat_turn", {"entities": {LONE: "x"}}, None),
+        ("chat_turn", {"entities": {"k": "\udfff"}}, "entities.k"),
+        ("chat_turn", {"text": LONE}, "text"),  # even text that would be dropped: not Unicode
+        ("add_to_cart", {"currency": LONE}, "currency"),
+        (
+            "purchase",
+            {"lines": [{"product_id": "p", "qty": 1, "unit_price": 1, "name": LONE}]},
+            "lines.0.name",
+        ),
+        ("search", {LONE: 1}, None),
+        ("search", {"type": f"search{LONE}"}, "type"),
+    ],
+)
+def test_lone_surrogates_are_rejected(
+    kind: str, changes: dict[str, Any], field: str | None
+) -> None:
+    err = rejected(event(kind, **changes))
+    assert err.reason == "invalid_text", err.message
+    if field is not None:
+        assert err.field == field
+    # the rejection itself must be writable as UTF-8 (dead-letter file, HTTP answer)
+    for text in (err.message, err.field or "", err.event_id or "", *map(str, err.problems)):
+        text.encode("utf-8")
+    assert err.event_id == (None if "event_id" in changes else "evt-0001")
 
 
 # --- timestamps ----------------------------------------------------------------------------------
@@ -453,6 +570,7 @@ def test_every_reason_is_exercised() -> None:
         "unknown_type",
         "unexpected_field",
         "bad_timestamp",
+        "invalid_text",  # test_lone_surrogates_are_rejected
         "not_customer_activity",  # raised by the dataset adapters, see tests/unit/test_adapters.py
         # raised by the loader's privacy policy, see tests/integration/test_privacy.py
         "erased_subject",
