@@ -311,6 +311,15 @@ def _check_param(value: Any, path: str = "$") -> None:
     raise ParameterRefused(f"parameter {path} has unsupported type {type(value).__name__}")
 
 
+def _encodes(text: str) -> bool:
+    """False for text without a UTF-8 form (a lone surrogate): `_check_param` words the refusal."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 _JSON_KEY = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -332,7 +341,7 @@ def params_header(params: Mapping[str, Any]) -> str | None:
             text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError):
             return None
-        if "\\u" in text:
+        if "\\u" in text or not text.isascii() and not _encodes(text):
             return None
         pieces = _JSON_KEY.split(text)  # [text, "{" or ",", key, text, ...]
         pieces[2::3] = [f"`{key}`:" for key in pieces[2::3]]
