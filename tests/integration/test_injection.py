@@ -60,11 +60,17 @@ def api(_isolated_env: Path, tmp_path: Path) -> Iterator[tuple[TestClient, dict[
 
 
 def _snapshot(store: Store, tq: QueryCatalog) -> str:
+    """The graph but the audit trail, which records every privacy request (one for an unknown
+    id too) by keyed hash: `_audit_text` checks that it holds none of the payloads."""
+    nodes = [n for n in store.read(tq.get("test_nodes_snapshot")) if n["label"] != "Audit"]
     return json.dumps(
-        [store.read(tq.get("test_nodes_snapshot")), store.read(tq.get("test_graph_snapshot"))],
-        default=str,
-        sort_keys=True,
+        [nodes, store.read(tq.get("test_graph_snapshot"))], default=str, sort_keys=True
     )
+
+
+def _audit_text(store: Store, tq: QueryCatalog) -> str:
+    audits = [n for n in store.read(tq.get("test_nodes_snapshot")) if n["label"] == "Audit"]
+    return json.dumps(audits, default=str, sort_keys=True)
 
 
 def test_payloads_in_events_are_data(
@@ -171,6 +177,9 @@ def test_payloads_in_paths_and_parameters_change_nothing(
         r = client.post("/v1/customers/lookup", json={"email": p}, headers=h)
         assert r.status_code in (200, 422)
     assert _snapshot(store, test_queries) == before
+    audit = _audit_text(store, test_queries)
+    assert '"outcome": "not_found"' in audit
+    assert not [p for p in TEXTS if len(p) > 3 and json.dumps(p)[1:-1] in audit]
 
 
 def test_profile_attribute_names_labels_and_types_come_from_whitelists(
