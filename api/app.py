@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import consents, customers, events, health, recommendations, sessions
+from api.routes import consents, customers, events, health, privacy, recommendations, sessions
 from api.rules import load_rules
 from api.settings import Settings, get_settings
 from graph.errors import (
@@ -38,8 +38,8 @@ from graph.errors import (
 )
 from graph.queries import get_queries
 from graph.store import Store, open_store
+from privacy.errors import ErasedSubject, ErasureIncomplete
 from privacy.masking import MaskingFilter, install_log_masking
-from privacy.subjects import ErasureIncomplete
 from privacy.tokens import privacy_key
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
-    for module in (sessions, health, events, customers, consents, recommendations):
+    for module in (sessions, health, events, customers, consents, recommendations, privacy):
         app.include_router(module.router)
     app.exception_handler(CkgError)(_domain_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
@@ -194,6 +194,7 @@ ANSWERS: dict[type[CkgError], Answer] = {
     AuthError: Answer(401, {"WWW-Authenticate": "Bearer"}),
     ScopeError: Answer(403),
     NotFound: Answer(404),
+    ErasedSubject: Answer(409),
     PayloadTooLarge: Answer(413),
     InvalidParameter: Answer(422),
     ClientError: Answer(400),

@@ -3,8 +3,9 @@
 A family is named after its resource: `CustomerCreate` comes in, `CustomerPublic` goes out.
 Every name is distinct across the API, so the OpenAPI document lists each under its own name.
 Domain models that are already public as they stand (consent state, erasure receipt, personal
-data fields) are served as they are and re-exported here. Times are ISO 8601 UTC strings,
-except in recommendation answers, which carry consent times as epoch milliseconds.
+data fields, lifted suppression, requests report) are served as they are and re-exported here.
+Times are ISO 8601 UTC strings, except in recommendation answers, which carry consent times as
+epoch milliseconds.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from embeddings.serving import ReasonKind
 from graph.model import EntityId, Purpose
+from privacy.report import RequestsReport as RequestsReport
 from privacy.subjects import ConsentState as ConsentState
 from privacy.subjects import ErasureReceipt as ErasureReceipt
 from privacy.subjects import PiiFields as PiiFields
+from privacy.suppression import SuppressionLifted as SuppressionLifted
 
 Verbosity = Literal["full", "concise"]
 DeviceName = Literal["desktop", "mobile", "tablet", "unknown"]

@@ -34,6 +34,7 @@ class Label(StrEnum):
     SEGMENT = "Segment"
     MODEL = "Model"
     ERASURE = "Erasure"
+    AUDIT = "Audit"
 
 
 class RelType(StrEnum):
@@ -262,6 +263,25 @@ class Erasure(Node):
     at: int
     counts: str  # JSON text
     verified: bool | None = None
+    previous: str | None = None  # the id of the subject's receipt before this one
+    lifted_at: int | None = None  # the suppression was lifted (an audited admin action)
+
+
+class Audit(Node):
+    """One privacy request (export, erasure, consent change, suppression lifted) and how it
+    ended; the subject only as its keyed hash, so erasures keep the trail."""
+
+    id: str
+    action: str
+    subject_hash: str
+    actor: str  # the API key's name, or "cli"
+    at: int  # received
+    completed_at: int
+    duration_ms: int
+    outcome: str  # complied, denied, not_found, failed
+    receipt: str | None = None  # the erasure receipt's id
+    purposes_granted: list[str] = Field(default_factory=list)
+    purposes_withdrawn: list[str] = Field(default_factory=list)
 
 
 NODE_MODELS: dict[Label, type[Node]] = {
@@ -280,6 +300,7 @@ NODE_MODELS: dict[Label, type[Node]] = {
     Label.SEGMENT: Segment,
     Label.MODEL: Model,
     Label.ERASURE: Erasure,
+    Label.AUDIT: Audit,
 }
 
 # Relationship properties, for the linter's schema and for readers.

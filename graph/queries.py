@@ -40,10 +40,15 @@ class Queries(QueryCatalog):
     erasure_relationships: Query
     query_searchers: Query
     erase_subject: Query
-    erasure_receipt: Query
+    erasure_receipts: Query
     erasure_mark_verified: Query
     erasure_verify: Query
     suppression_list: Query
+    suppression_check: Query
+    lift_suppression: Query
+    audit_record: Query
+    audit_window: Query
+    audit_trail: Query
     retention_sessions: Query
     retention_events: Query
     retention_delete: Query

@@ -341,7 +341,7 @@ def params_header(params: Mapping[str, Any]) -> str | None:
             text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError):
             return None
-        if "\\u" in text or not text.isascii() and not _encodes(text):
+        if "\\u" in text or (not text.isascii() and not _encodes(text)):
             return None
         pieces = _JSON_KEY.split(text)  # [text, "{" or ",", key, text, ...]
         pieces[2::3] = [f"`{key}`:" for key in pieces[2::3]]

@@ -28,10 +28,12 @@ from ingest.events import (
 )
 from ingest.normalize import epoch_ms
 from privacy.consent import ConsentRecord, in_force
+from privacy.errors import ErasedSubject
+from privacy.suppression import suppressed
 from privacy.tokens import subject_hash
 
 BEHAVIOURAL = (ProductView, PageView, Search, AddToCart, RemoveFromCart, CheckoutStarted, ChatTurn)
-ERASED = ("erased_subject", "this subject was erased; its events are refused")
+ERASED = (ErasedSubject.reason, "this subject was erased; its events are refused")
 NO_CONSENT = ("no_analytics_consent", "behavioural events need analytics consent in force")
 
 History = dict[str, list[ConsentRecord]]  # owner key -> its analytics consent records
@@ -43,15 +45,6 @@ def owner_keys(e: Event) -> tuple[str, ...]:
     if e.anonymous_id:
         keys.append(f"i:{identity_id(e.anonymous_id)}")
     return tuple(keys)
-
-
-def suppressed(store: Store, q: Queries) -> set[str]:
-    """Keyed hashes of every erased subject id and alias."""
-    out: set[str] = set()
-    for r in store.read(q.suppression_list):
-        out.add(r["subject_hash"])
-        out.update(r["aliases"] or [])
-    return out
 
 
 class IngestPolicy:

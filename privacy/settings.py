@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from graph.model import Purpose
 from graph.settings import StoreSettings
+
+DEFAULT_PHONE_REGION = "GB"
 
 
 class PrivacySettings(StoreSettings):
@@ -28,3 +30,18 @@ class PrivacySettings(StoreSettings):
     retention_days: int | None = Field(
         default=None, ge=1, description="`ckg retention` deletes sessions and events older."
     )
+    default_phone_region: str = Field(
+        default=DEFAULT_PHONE_REGION,
+        description="Region (ISO 3166 code) of phone numbers given without a country code, "
+        "for their E.164 form; lookups and tokens depend on it, so keep it stable.",
+    )
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _check_region(cls, v: str) -> str:
+        import phonenumbers
+
+        region = v.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{v!r} is not a region phone numbers are known for")
+        return region

@@ -14,8 +14,10 @@ import os
 import re
 import secrets
 
+import phonenumbers
+
 from graph.errors import ConfigError
-from privacy.settings import PrivacySettings
+from privacy.settings import DEFAULT_PHONE_REGION, PrivacySettings
 
 
 def privacy_key(settings: PrivacySettings) -> bytes:
@@ -43,12 +45,20 @@ def privacy_key(settings: PrivacySettings) -> bytes:
 
 
 def normalize_email(value: str) -> str:
-    return value.strip().lower()
+    """Case-folded: `Ann@Example.COM` and `ann@example.com` are one address to match."""
+    return value.strip().casefold()
 
 
-def normalize_phone(value: str) -> str:
-    digits = re.sub(r"[^\d+]", "", value.strip())
-    return ("+" if digits.startswith("+") else "") + digits.replace("+", "")
+def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """E.164 (`+442079460958`), reading a number without a country code as one of `region`,
+    so the international and national spellings of a number are one token. A number that
+    cannot be parsed keeps its digits (and a leading `+`), as before E.164."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        digits = re.sub(r"[^\d+]", "", value.strip())
+        return ("+" if digits.startswith("+") else "") + digits.replace("+", "")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def token(key: bytes, kind: str, value: str) -> str:

@@ -81,6 +81,11 @@ GROUPS: tuple[tuple[str, str, Commands], ...] = (
         (("start", store.store_start), ("stop", store.store_stop), ("status", store.store_status)),
     ),
     ("keys", "API keys with scopes.", (("create", keys.keys_create),)),
+    (
+        "privacy",
+        "Suppression list and privacy requests report.",
+        (("unsuppress", privacy.unsuppress_cmd), ("report", privacy.report_cmd)),
+    ),
 )
 
 

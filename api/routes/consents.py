@@ -1,14 +1,25 @@
-"""Consent per purpose: the state in force, the append-only history, and new decisions."""
+"""Consent per purpose: the state in force, the append-only history, and new decisions.
+
+Times are ISO 8601 UTC. A change is a data subject's request: it goes to the audit trail, and
+is refused for an erased subject (409, `erased_subject`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
 from api.context import iso
-from api.deps import AdminKey, AdminOrIngestKey, ChatbotOrAdminKey, PathId, SettingsDep, StoreDep
+from api.deps import (
+    AdminKey,
+    AdminOrIngestKey,
+    ChatbotOrAdminKey,
+    PathId,
+    PrivacyKey,
+    SettingsDep,
+    StoreDep,
+)
 from api.schemas import ConsentHistoryPublic, ConsentPublic, ConsentStatePublic, ConsentUpdate
 from graph.queries import Queries
-from privacy.subjects import consent_history, consent_state, record_consents
+from privacy.consents import change_consents, consent_history, consent_state
 
 router = APIRouter(prefix="/v1/customers", tags=["consents"])
 
@@ -36,7 +47,10 @@ def get_consents(
 @router.put(
     "/{customer_id}/consents",
     response_model=ConsentStatePublic,
-    responses={404: {"description": "Unknown customer (customer_not_found)."}},
+    responses={
+        404: {"description": "Unknown customer (customer_not_found)."},
+        409: {"description": "The subject was erased (erased_subject)."},
+    },
 )
 def put_consents(
     customer_id: PathId,
@@ -44,11 +58,13 @@ def put_consents(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
+    privacy: PrivacyKey,
     key: AdminOrIngestKey,
 ) -> ConsentStatePublic:
     """Record decisions (appended to the history); they apply from the next read."""
     q: Queries = request.app.state.queries
-    record_consents(store, q, customer_id, body.consents, f"{body.source} (key {key.name})")
+    source = f"{body.source} (key {key.name})"
+    change_consents(store, q, privacy, customer_id, body.consents, source, actor=key.name)
     history = consent_history(store, q, customer_id)
     return ConsentStatePublic(
         customer_id=customer_id, consents=consent_state(history, settings.consent_defaults)

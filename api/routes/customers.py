@@ -1,7 +1,8 @@
 """Customers: the pseudonymous profile read for a declared purpose, and the data-subject routes.
 
-Creation, personal data, lookup by keyed token, export and erasure go through privacy/subjects.py;
-the tokens' key is the one read at start-up (api.deps.PrivacyKey).
+Creation, personal data, lookup by keyed token, export and erasure go through the privacy room
+(privacy/pii.py, export.py, erasure.py); the tokens' key is the one read at start-up
+(api.deps.PrivacyKey). An erased id is refused on every write (409, `erased_subject`).
 """
 
 from __future__ import annotations
@@ -36,12 +37,17 @@ from api.text import require_text
 from graph.errors import CustomerNotFound
 from graph.queries import Queries
 from graph.records import CustomerRecord
-from privacy.subjects import create_customer, erase, export, find_customer, set_pii
+from privacy.erasure import erase
+from privacy.export import export
+from privacy.pii import create_customer, find_customer, set_pii
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown customer (customer_not_found)."}
+}
+ERASED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The subject was erased; nothing is stored for it (erased_subject)."}
 }
 
 
@@ -82,7 +88,7 @@ def get_customer(
     )
 
 
-@router.post("", response_model=CustomerCreatedPublic, status_code=201)
+@router.post("", response_model=CustomerCreatedPublic, status_code=201, responses=ERASED)
 def post_customer(
     body: CustomerCreate,
     request: Request,
@@ -94,7 +100,8 @@ def post_customer(
 ) -> CustomerCreatedPublic:
     """Create a customer; personal data goes to its PII node only, e-mail and phone also as
     keyed tokens. Without decisions, the configured consent defaults (opt-in: all denied) are
-    recorded. 200 instead of 201 when the id exists (nothing is overwritten but the PII)."""
+    recorded. 200 instead of 201 when the id exists (nothing is overwritten but the PII);
+    409 when the id was erased."""
     require_text(body.id, "body", "id")
     q: Queries = request.app.state.queries
     created = create_customer(
@@ -107,23 +114,26 @@ def post_customer(
         body.consents,
         settings.consent_defaults,
         body.consent_source,
+        region=settings.default_phone_region,
     )
     if not created:
         response.status_code = 200
     return CustomerCreatedPublic(id=body.id, created=created)
 
 
-@router.put("/{customer_id}/pii", status_code=204, responses=NOT_FOUND)
+@router.put("/{customer_id}/pii", status_code=204, responses={**NOT_FOUND, **ERASED})
 def put_pii(
     customer_id: PathId,
     body: PiiFields,
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     privacy: PrivacyKey,
     _key: IngestKey,
 ) -> Response:
     """Replace the customer's personal data."""
-    set_pii(store, request.app.state.queries, privacy, customer_id, body)
+    q: Queries = request.app.state.queries
+    set_pii(store, q, privacy, customer_id, body, region=settings.default_phone_region)
     return Response(status_code=204)
 
 
@@ -132,30 +142,39 @@ def lookup(
     body: LookupRequest,
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     privacy: PrivacyKey,
     _key: ChatbotOrAdminKey,
 ) -> LookupPublic:
-    """Which customer an e-mail address or phone number belongs to, matched by keyed token."""
+    """Which customer an e-mail address or phone number belongs to, matched by keyed token of
+    the normalised form (e-mail case-folded, phone in E.164)."""
     ids = find_customer(
-        store, request.app.state.queries, privacy, email=body.email, phone=body.phone
+        store,
+        request.app.state.queries,
+        privacy,
+        email=body.email,
+        phone=body.phone,
+        region=settings.default_phone_region,
     )
     return LookupPublic(customer_ids=ids)
 
 
 @router.get("/{customer_id}/export", responses=NOT_FOUND)
 def get_export(
-    customer_id: PathId, request: Request, store: StoreDep, _key: AdminKey
+    customer_id: PathId, request: Request, store: StoreDep, privacy: PrivacyKey, key: AdminKey
 ) -> dict[str, Any]:
-    """Everything held on the person, as JSON (data subject access request)."""
-    return export(store, request.app.state.queries, customer_id)
+    """Everything held on the person, as JSON (data subject access request); times ISO 8601."""
+    return export(store, request.app.state.queries, privacy, customer_id, actor=key.name)
 
 
 @router.delete("/{customer_id}", response_model=ErasureReceipt, responses=NOT_FOUND)
 def delete_customer(
-    customer_id: PathId, request: Request, store: StoreDep, privacy: PrivacyKey, _key: AdminKey
+    customer_id: PathId, request: Request, store: StoreDep, privacy: PrivacyKey, key: AdminKey
 ) -> ErasureReceipt:
-    """Erase the person's whole subgraph and suppress later events for them; idempotent: a
-    repeat returns the first receipt (`already_erased: true`)."""
+    """Erase the person's whole subgraph and suppress every later write for them. A repeat
+    returns the receipt in force (`already_erased: true`) while nothing of the person exists;
+    if something does again, it is erased under a new receipt naming the one before
+    (`previous`)."""
     lock: threading.Lock = request.app.state.ingest_lock
     with lock, store.exclusive():
-        return erase(store, request.app.state.queries, privacy, customer_id)
+        return erase(store, request.app.state.queries, privacy, customer_id, actor=key.name)

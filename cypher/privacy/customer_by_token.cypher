@@ -1,4 +1,4 @@
-// purpose: which customer an e-mail or phone token belongs to (tokens: graph/privacy.py).
+// purpose: which customer an e-mail or phone token belongs to (tokens: privacy/tokens.py).
 // mode: read
 // params: $token
 MATCH (c:Customer)-[:HAS_PII]->(p:PII)

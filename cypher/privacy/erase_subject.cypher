@@ -1,10 +1,11 @@
 // purpose: erase one person atomically (one statement): delete their nodes by id with every
 //   relationship (DETACH DELETE; shared products, categories, tiers and segments stay), shrink
 //   the segments they were in, mark every existing model stale (trained with them), and store
-//   the receipt: an Erasure node keyed by the keyed hash of the subject id, holding the hashes
-//   of its aliases (the suppression list), the counts and no personal data.
+//   the receipt: an Erasure node with the keyed hash of the subject id and the hashes of its
+//   aliases (the suppression list), the counts, the id of the subject's receipt before this
+//   one if any, and no personal data.
 // mode: write
-// params: $customers, $identities, $pii, $consents, $sessions, $carts, $events, $orders, $queries, $segments, $hash, $aliases, $at, $counts
+// params: $customers, $identities, $pii, $consents, $sessions, $carts, $events, $orders, $queries, $segments, $receipt, $hash, $aliases, $at, $counts, $previous
 FOREACH (g IN $segments |
   MERGE (s:Segment {id: g})
   SET s.size = CASE WHEN s.size > 0 THEN s.size - 1 ELSE 0 END
@@ -45,8 +46,8 @@ FOREACH (x IN $queries |
   MERGE (n:Query {id: x})
   DETACH DELETE n
 )
-CREATE (receipt:Erasure {id: $hash, subject_hash: $hash, aliases: $aliases, at: $at,
-  counts: $counts})
+CREATE (receipt:Erasure {id: $receipt, subject_hash: $hash, aliases: $aliases, at: $at,
+  counts: $counts, previous: $previous})
 WITH receipt
 OPTIONAL MATCH (m:Model)
 WITH receipt, collect(m) AS models

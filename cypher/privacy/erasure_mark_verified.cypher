@@ -1,6 +1,6 @@
 // purpose: record on the receipt that the verification query found nothing left.
 // mode: write
-// params: $hash, $verified
-MATCH (e:Erasure {id: $hash})
+// params: $receipt, $verified
+MATCH (e:Erasure {id: $receipt})
 SET e.verified = $verified
 RETURN e.id AS id

@@ -1,5 +1,5 @@
 // purpose: every relationship touching the nodes an erasure will delete, once from each subject
-//   end, so the receipt can count relationships per type exactly (graph/erasure.py halves the
+//   end, so the receipt can count relationships per type exactly (privacy/erasure.py halves the
 //   ones between two subject nodes).
 // mode: read
 // params: $customers, $identities, $pii, $consents, $sessions, $carts, $events, $orders, $queries

@@ -93,7 +93,7 @@ def test_batch_with_bad_items_stores_the_good_ones(api: Api) -> None:
 def test_items_that_are_not_objects_are_rejected_alone(api: Api) -> None:
     """A non-object item is one bad item: the others are stored, each gets its result, and the
     rejected ones go to the dead letter as JSON text (as a file load's)."""
-    client, keys, settings = api
+    client, keys, settings = api.client, api.keys, api.settings
     h = {"Authorization": f"Bearer {keys['ingest']}"}
     good = events()[:3]
     batch: list[Any] = [good[0], 42, good[1], "text", None, [good[2]], good[2], True, "\ud800"]

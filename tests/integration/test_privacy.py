@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,9 +18,9 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
-from graph.catalog import QueryCatalog
+from graph.catalog import Query, QueryCatalog
 from graph.queries import get_queries
-from graph.store import PreparedWrite, WriteResult
+from graph.store import PreparedWrite, Store, WriteResult
 from tests.helpers import Api, event_builder, snapshot
 
 ev = event_builder("p")
@@ -306,7 +307,10 @@ def test_erasure_reaches_everything_and_sticks(api: Api, test_queries: QueryCata
         "carts",
     ):
         assert before[part] == after[part], part
-    assert len(nodes) == len(nodes_before) - sum(receipt["nodes"].values()) + 1  # + receipt
+    kept = [n for n in nodes if n["label"] != "Audit"]
+    kept_before = [n for n in nodes_before if n["label"] != "Audit"]
+    assert len(kept) == len(kept_before) - sum(receipt["nodes"].values()) + 1  # + receipt
+    assert len(nodes) - len(kept) == len(nodes_before) - len(kept_before) + 1  # + its audit
     # idempotent
     again = api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()
     assert again["already_erased"] is True and again["subject_hash"] == receipt["subject_hash"]
@@ -612,3 +616,306 @@ def test_erasure_while_ingestion_runs(
         [ev("page_view", "2011-12-09T10:00:00Z", session_id="late", url="/", customer_id=doomed[0])]
     )
     assert late["items"][0]["reason"] == "erased_subject"
+
+
+# --- erasure is final ---------------------------------------------------------------------------
+
+GDPR = {
+    "id": "gdpr-1",
+    "pii": {"email": "gdpr@example.com", "phone": "+44 20 7946 0958", "name": "G Person"},
+}
+
+
+def erased_refusal(r: Any) -> None:
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"]["reason"] == "erased_subject"
+
+
+def audit_trail(api: Api, customer_id: str) -> list[dict[str, Any]]:
+    from privacy.tokens import subject_hash
+
+    q = api.client.app.state.queries  # type: ignore[attr-defined]
+    key: bytes = api.client.app.state.privacy_key  # type: ignore[attr-defined]
+    return api.store.read(q.audit_trail, {"hash": subject_hash(key, customer_id)})
+
+
+def test_an_erased_subject_cannot_be_written_again(api: Api, test_queries: QueryCatalog) -> None:
+    assert api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write")).status_code
+    receipt = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    assert receipt["verified"] and not receipt["already_erased"]
+    before = [n for n in snapshot(api.store, test_queries)[0] if n["label"] != "Audit"]
+
+    erased_refusal(api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write")))
+    erased_refusal(
+        api.client.put("/v1/customers/gdpr-1/pii", json=GDPR["pii"], headers=api.h("ingest:write"))
+    )
+    erased_refusal(
+        api.client.put(
+            "/v1/customers/gdpr-1/consents",
+            json={"consents": {"marketing": True}, "source": "web"},
+            headers=api.h("privacy:admin"),
+        )
+    )
+    after = [n for n in snapshot(api.store, test_queries)[0] if n["label"] != "Audit"]
+    assert after == before  # nothing stored
+    found = api.client.post(
+        "/v1/customers/lookup", json={"email": "gdpr@example.com"}, headers=api.h("chatbot:read")
+    )
+    assert found.json() == {"customer_ids": []}
+    assert (
+        api.client.get("/v1/customers/gdpr-1/export", headers=api.h("privacy:admin")).status_code
+        == 404
+    )
+    again = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    assert again["already_erased"] is True and again["id"] == receipt["id"]
+
+
+def test_events_linking_an_erased_id_are_refused(api: Api, test_queries: QueryCatalog) -> None:
+    api.post_events(person("c-1", "v-1"))
+    assert api.client.delete("/v1/customers/c-1", headers=api.h("privacy:admin")).json()["verified"]
+    late = api.post_events(
+        [
+            ev("profile_updated", "2011-12-05T09:00:00Z", fields={"country": "GB"}, **who)
+            for who in (
+                {"customer_id": "c-new", "anonymous_id": "v-1"},  # a new customer, erased alias
+                {"customer_id": "c-1", "anonymous_id": "v-new"},  # the erased customer, new alias
+            )
+        ]
+    )
+    assert [i["reason"] for i in late["items"]] == ["erased_subject", "erased_subject"]
+    nodes, rels = snapshot(api.store, test_queries)
+    assert mentions(nodes, {"c-new", "v-new"}) == [] and mentions(rels, {"v-1", "c-1"}) == []
+
+
+def test_restored_data_is_erased_again_under_a_new_receipt(
+    api: Api, test_queries: QueryCatalog
+) -> None:
+    api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write"))
+    first = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    restore = {"id": "gdpr-1", "email": "gdpr@example.com", "identity": "anon:gdpr-v"}
+    api.store.write(test_queries.get("test_restore_customer"), restore)  # an old backup
+
+    second = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    assert second["already_erased"] is False and second["verified"] is True
+    assert second["id"] != first["id"] and second["subject_hash"] == first["subject_hash"]
+    assert second["previous"] == {"id": first["id"], "at": first["at"]}
+    assert second["nodes"] == {"Customer": 1, "PII": 1, "Identity": 1}
+    nodes, _ = snapshot(api.store, test_queries)
+    assert mentions(nodes, {"gdpr@example.com", "anon:gdpr-v"}) == []
+    export = api.client.get("/v1/customers/gdpr-1/export", headers=api.h("privacy:admin"))
+    assert export.status_code == 404
+    # the restored alias is suppressed too
+    consent = {"purpose": "analytics", "granted": True, "source": "x", "anonymous_id": "gdpr-v"}
+    late = api.post_events([ev("consent_changed", "2011-12-05T09:00:00Z", **consent)])
+    assert late["items"][0]["reason"] == "erased_subject"
+    third = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    assert third["already_erased"] is True and third["id"] == second["id"]
+    assert third["previous"] == second["previous"]
+
+
+def test_lifting_a_suppression_is_an_explicit_admin_action(api: Api) -> None:
+    api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write"))
+    receipt = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    for scope in ("chatbot:read", "ingest:write", "analyst:read"):
+        r = api.client.delete("/v1/suppressions/gdpr-1", headers=api.h(scope))
+        assert r.status_code == 403
+    assert api.client.delete("/v1/suppressions/gdpr-1").status_code == 401
+
+    lifted = api.client.delete("/v1/suppressions/gdpr-1", headers=api.h("privacy:admin"))
+    assert lifted.status_code == 200, lifted.text
+    body = lifted.json()
+    assert body["receipts"] == [receipt["id"]] and body["subject_hash"] == receipt["subject_hash"]
+    assert body["at"].endswith("Z")
+    again = api.client.delete("/v1/suppressions/gdpr-1", headers=api.h("privacy:admin"))
+    assert (again.status_code, again.json()["detail"]["reason"]) == (404, "suppression_not_found")
+    never = api.client.delete("/v1/suppressions/nobody", headers=api.h("privacy:admin"))
+    assert never.status_code == 404
+
+    created = api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write"))
+    assert created.status_code == 201, created.text
+    profile = {"fields": {"country": "GB"}, "customer_id": "gdpr-1"}
+    events = api.post_events([ev("profile_updated", "2011-12-05T09:00:00Z", **profile)])
+    assert events["items"][0]["status"] == "accepted"
+    erased_again = api.client.delete("/v1/customers/gdpr-1", headers=api.h("privacy:admin")).json()
+    assert erased_again["previous"]["id"] == receipt["id"] and not erased_again["already_erased"]
+    erased_refusal(api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write")))
+    lifts = [a for a in audit_trail(api, "gdpr-1") if a["action"] == "suppression_lifted"]
+    assert [(a["actor"], a["outcome"]) for a in lifts] == [
+        ("privacy:admin", "complied"),
+        ("privacy:admin", "not_found"),
+    ]
+
+
+def test_the_write_statements_guard_themselves(store: Store, test_queries: QueryCatalog) -> None:
+    """Between the check and the write, an erasure may land: each statement checks again."""
+    from graph.queries import get_queries
+    from privacy.erasure import erase
+    from privacy.pii import create_customer
+    from privacy.tokens import subject_hash
+
+    q, key = get_queries(), b"k"
+    create_customer(store, q, key, "gdpr-1", None, None, {}, [], "api")
+    erase(store, q, key, "gdpr-1", actor="test")
+    restore = {"id": "gdpr-1", "email": "old@example.com", "identity": "anon:gdpr-v"}
+    store.write(test_queries.get("test_restore_customer"), restore)
+    before = store.read(test_queries.get("test_nodes_snapshot"))
+    h = subject_hash(key, "gdpr-1")
+    pii: dict[str, Any] = {"email": "new@example.com", "phone": None, "name": None}
+    pii |= {"email_token": "t", "phone_token": None}
+    writes: list[tuple[Query, dict[str, Any]]] = [
+        (q.create_customer, {"id": "gdpr-1", "hash": h, "at": 1, "country": "GB"}),
+        (q.upsert_pii, {"id": "gdpr-1", "hash": h, **pii, "at": 1}),
+        (q.record_consents, {"id": "gdpr-1", "hash": h, "consents": [{"id": "k1", "at": 1}]}),
+    ]
+    for query, params in writes:
+        assert store.write(query, params).returned == [], query.name
+    assert store.read(test_queries.get("test_nodes_snapshot")) == before
+
+
+# --- audit trail and requests report ------------------------------------------------------------
+
+
+def test_every_privacy_request_is_audited_without_personal_data(
+    api: Api, test_queries: QueryCatalog
+) -> None:
+    admin = api.h("privacy:admin")
+    api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write"))
+    assert api.client.get("/v1/customers/gdpr-1/export", headers=admin).status_code == 200
+    change = {"consents": {"sale_of_data": False, "marketing": True}, "source": "web"}
+    r = api.client.put("/v1/customers/gdpr-1/consents", json=change, headers=api.h("ingest:write"))
+    assert r.status_code == 200
+    receipt = api.client.delete("/v1/customers/gdpr-1", headers=admin).json()
+    erased_refusal(api.client.put("/v1/customers/gdpr-1/consents", json=change, headers=admin))
+    assert api.client.get("/v1/customers/gdpr-1/export", headers=admin).status_code == 404
+    assert api.client.get("/v1/customers/nobody/export", headers=admin).status_code == 404
+
+    trail = audit_trail(api, "gdpr-1")  # what the erasure left standing, and what came after
+    assert sorted((a["action"], a["outcome"], a["actor"]) for a in trail) == [
+        ("consent_change", "complied", "ingest:write"),
+        ("consent_change", "denied", "privacy:admin"),
+        ("erasure", "complied", "privacy:admin"),
+        ("export", "complied", "privacy:admin"),
+        ("export", "not_found", "privacy:admin"),
+    ]
+    by_action = {(a["action"], a["outcome"]): a for a in trail}
+    assert by_action["erasure", "complied"]["receipt"] == receipt["id"]
+    consent = by_action["consent_change", "complied"]
+    assert (consent["purposes_granted"], consent["purposes_withdrawn"]) == (
+        ["marketing"],
+        ["sale_of_data"],
+    )
+    assert all(a["completed_at"] >= a["at"] and a["duration_ms"] >= 0 for a in trail)
+    assert [(a["action"], a["outcome"]) for a in audit_trail(api, "nobody")] == [
+        ("export", "not_found")
+    ]
+    nodes, rels = snapshot(api.store, test_queries)
+    audits = [n for n in nodes if n["label"] == "Audit"]
+    assert len(audits) == 6
+    personal = {"gdpr-1", "nobody", "gdpr@example.com", "G Person", "7946"}
+    assert mentions(audits, personal) == [] and mentions(rels, {"audit:"}) == []
+
+
+def test_requests_report(api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    admin, ingest = api.h("privacy:admin"), api.h("ingest:write")
+    today = datetime.now(UTC).date()
+    window = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    for cid in ("r-1", "r-2"):
+        api.client.post("/v1/customers", json={"id": cid}, headers=ingest)
+    api.client.get("/v1/customers/r-1/export", headers=admin)
+    api.client.get("/v1/customers/nobody/export", headers=admin)
+    for cid, decisions in (
+        ("r-1", {"sale_of_data": False}),  # an opt-out of sale
+        ("r-2", {"sale_of_data": True}),
+        ("r-2", {"marketing": False}),
+    ):
+        body = {"consents": decisions, "source": "web"}
+        assert api.client.put(f"/v1/customers/{cid}/consents", json=body, headers=admin).is_success
+    for cid in ("r-1", "nobody", "r-1"):
+        api.client.delete(f"/v1/customers/{cid}", headers=admin)
+    opt_out = {"consents": {"sale_of_data": False}, "source": "web"}
+    erased_refusal(api.client.put("/v1/customers/r-1/consents", json=opt_out, headers=admin))
+
+    r = api.client.get("/v1/privacy/report", params=window, headers=admin)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["from"], report["to"]) == (
+        f"{window['from']}T00:00:00Z",
+        f"{window['to']}T00:00:00Z",
+    )
+    for kind, counts in (
+        ("to_know", (2, 1, 1, {"not_found": 1})),
+        ("to_delete", (3, 2, 1, {"not_found": 1})),
+        ("to_opt_out_of_sale", (2, 1, 1, {"denied": 1})),
+    ):
+        got = report[kind]
+        assert (got["received"], got["complied"], got["denied"], got["outcomes"]) == counts, kind
+        assert isinstance(got["median_ms"], float) and got["median_ms"] >= 0, kind
+    empty = api.client.get(
+        "/v1/privacy/report", params={"from": "2000-01-01", "to": "2000-02-01"}, headers=admin
+    ).json()
+    assert empty["to_delete"] == {
+        "received": 0,
+        "complied": 0,
+        "denied": 0,
+        "outcomes": {},
+        "median_ms": None,
+    }
+    for scope in ("chatbot:read", "ingest:write", "analyst:read"):
+        assert (
+            api.client.get("/v1/privacy/report", params=window, headers=api.h(scope)).status_code
+            == 403
+        )
+    backwards = {"from": window["to"], "to": window["from"]}
+    bad = api.client.get("/v1/privacy/report", params=backwards, headers=admin)
+    assert (bad.status_code, bad.json()["detail"]["reason"]) == (400, "invalid_window")
+    for params in ({"from": "2000-01-01"}, {"from": "yesterday", "to": "2000-01-01"}):
+        assert api.client.get("/v1/privacy/report", params=params, headers=admin).status_code == 422
+
+
+# --- one time format, normalised identifiers ----------------------------------------------------
+
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def test_times_in_answers_are_iso_8601_utc(api: Api) -> None:
+    admin = api.h("privacy:admin")
+    api.client.post("/v1/customers", json=GDPR, headers=api.h("ingest:write"))
+    change = {"consents": {"marketing": True}, "source": "web"}
+    put = api.client.put("/v1/customers/gdpr-1/consents", json=change, headers=admin).json()
+    state = api.client.get("/v1/customers/gdpr-1/consents", headers=admin).json()
+    for answer in (put, state):
+        assert all(ISO_UTC.match(c["at"]) for c in answer["consents"]), answer
+    doc = api.client.get("/v1/customers/gdpr-1/export", headers=admin).json()
+    times = [
+        doc["exported_at"],
+        doc["customer"]["created_at"],
+        doc["customer"]["last_seen_at"],
+        doc["pii"][0]["updated_at"],
+        *(c["at"] for c in doc["consents"]),
+    ]
+    assert all(isinstance(t, str) and ISO_UTC.match(t) for t in times), times
+    receipt = api.client.delete("/v1/customers/gdpr-1", headers=admin).json()
+    assert ISO_UTC.match(receipt["at"]), receipt
+    again = api.client.delete("/v1/customers/gdpr-1", headers=admin).json()
+    assert again["at"] == receipt["at"]
+
+
+def test_lookup_does_not_depend_on_spelling(api: Api) -> None:
+    pii = {"email": "Ann@Example.COM", "phone": "020 7946 0958"}  # national: region GB
+    r = api.client.post(
+        "/v1/customers", json={"id": "c-spell", "pii": pii}, headers=api.h("ingest:write")
+    )
+    assert r.status_code == 201, r.text
+    for body in (
+        {"email": "ann@example.com"},
+        {"email": " ANN@example.com "},
+        {"phone": "+44 20 7946 0958"},
+        {"phone": "+442079460958"},
+        {"phone": "020 7946 0958"},
+    ):
+        found = api.client.post("/v1/customers/lookup", json=body, headers=api.h("chatbot:read"))
+        assert found.json() == {"customer_ids": ["c-spell"]}, body
+    doc = api.client.get("/v1/customers/c-spell/export", headers=api.h("privacy:admin")).json()
+    assert (doc["pii"][0]["email"], doc["pii"][0]["phone"]) == ("ann@example.com", "+442079460958")
