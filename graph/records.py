@@ -6,13 +6,43 @@ turn that into typed values with defaults, so route code never pokes at raw dict
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from graph.errors import QueryError
 from privacy.consent import ConsentRecord
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def _null_is_zero(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+# A tally kept on a relationship (views, dwell time, searches): both engines answer null for a
+# property the relationship does not have, which counts as nothing so far.
+Tally = Annotated[int, BeforeValidator(_null_is_zero)]
 
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def parse_record(model: type[R], row: Mapping[str, Any], query: str) -> R:
+    """`model` from a row of `query`. A row that does not fit is a fault of ours (a 500 whose
+    cause goes to the log), told by where and why; the values stay out of the message and the
+    chain, as they may be personal."""
+    try:
+        return model.model_validate(row)
+    except ValidationError as exc:
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise QueryError(
+            f"query {query!r} returned a row that is not a {model.__name__}: {where}"
+        ) from None
 
 
 class SessionRow(_Row):
@@ -54,14 +84,14 @@ class SegmentRow(_Row):
 class ViewRow(_Row):
     id: str
     name: str | None = None
-    count: int = 0
-    dwell_ms: int = 0
+    count: Tally = 0
+    dwell_ms: Tally = 0
     last_at: int | None = None
 
 
 class SearchRow(_Row):
     text: str
-    count: int = 0
+    count: Tally = 0
     last_at: int | None = None
 
 

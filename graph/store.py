@@ -27,7 +27,10 @@ from falkordb import FalkorDB
 from falkordb import Node as FNode
 from falkordb import Path as FPath
 from falkordb.exceptions import SchemaVersionMismatchException
+from falkordb.query_result import QueryResult
 from pydantic import BaseModel, ValidationError
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 
 from graph.catalog import Query, schema_statements
 from graph.embedded import file_lock
@@ -395,15 +398,26 @@ class _NotPlain(Exception):
     client."""
 
 
+class _ConnectionBroken(Exception):
+    """The async connection failed; the thread path follows a restarted server."""
+
+
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
+_VERSION_MISMATCH = "version mismatch"
+# A statement re-keyed this often without the schema holding still is reported, not looped on.
+_SCHEMA_ATTEMPTS = 5
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _cell(cell: Any) -> Any:
     kind, value = cell
     if kind == _STRING:
-        return value.decode() if isinstance(value, bytes) else value
+        return _text(value)
     if kind == _INTEGER:
-        return value
+        return int(value)
     if kind == _NULL:
         return None
     if kind == _DOUBLE:
@@ -412,21 +426,51 @@ def _cell(cell: Any) -> Any:
         return value in (b"true", "true")
     if kind == _ARRAY:
         return [_cell(v) for v in value]
-    if kind == _MAP:
-        return {
-            (value[i].decode() if isinstance(value[i], bytes) else value[i]): _cell(value[i + 1])
-            for i in range(0, len(value), 2)
-        }
+    if kind == _MAP:  # [key, value, key, value, ...]: keys are strings, values cells
+        return {_text(value[i]): _cell(value[i + 1]) for i in range(0, len(value), 2)}
     raise _NotPlain(kind)
 
 
+def _check_reply(reply: Any) -> None:
+    """Raise what the server answered instead of (or after part of) a result set.
+
+    A statement sent with `version` that no longer matches the graph's schema is answered
+    `[error "version mismatch", current version]` without being run."""
+    if not isinstance(reply, list) or not reply:
+        raise QueryError(f"unexpected reply from the embedded store: {type(reply).__name__}")
+    first, last = reply[0], reply[-1]
+    if isinstance(first, redis.exceptions.ResponseError):
+        if str(first) == _VERSION_MISMATCH and len(reply) > 1:
+            raise SchemaVersionMismatchException(int(reply[1]))
+        raise first
+    if isinstance(last, redis.exceptions.ResponseError):
+        raise last
+
+
 def decode_compact(reply: Any) -> list[Row]:
-    """Rows of a `GRAPH.RO_QUERY ... --compact` reply holding scalars, lists and maps."""
+    """Rows of a `GRAPH.RO_QUERY ... --compact` reply holding scalars, lists and maps.
+
+    Raises `SchemaVersionMismatchException` for a statement refused for its schema version,
+    the server's `ResponseError` for one that failed, `_NotPlain` for entities."""
+    _check_reply(reply)
     if len(reply) < 3:  # statistics only: no result set
         return []
     header, rows = reply[0], reply[1]
-    names = [(h[1].decode() if isinstance(h[1], bytes) else h[1]) for h in header]
+    names = [_text(h[1]) for h in header]
     return [dict(zip(names, (_cell(c) for c in row), strict=True)) for row in rows]
+
+
+def schema_keyed(text: str, version: int) -> str:
+    """The statement under the name FalkorDB caches its plan by, for one schema version.
+
+    FalkorDB (4.16) keeps one plan per statement text. A plan built before a relationship type
+    existed keeps reading that type's properties as null in pattern comprehensions (and
+    `properties()` of its edges as nothing) after the type is created, until the plan leaves
+    the cache or the server restarts. Each statement is therefore sent with the schema version
+    it is keyed for: the server refuses a version that is not the graph's current one, and the
+    statement is re-keyed and sent again, so a cached plan always matches the schema it runs
+    on (the comment changes the text the cache is keyed by, not what runs)."""
+    return f"{text}\n// schema {version}"
 
 
 class FalkorStore(Store):
@@ -447,6 +491,8 @@ class FalkorStore(Store):
         self._logged_write_s = 0.0
         self._aclient: Any = None
         self._aloop: Any = None
+        self._atarget: tuple[Any, ...] = ()
+        self._schema_version = 0  # the graph's schema version statements are keyed for
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -483,33 +529,13 @@ class FalkorStore(Store):
         self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
     ) -> tuple[list[Row], dict[str, int]]:
         header = encoded if encoded is not None else self._encode(params)
-        query, args = (header + text, None) if header is not None else (text, dict(params))
+        args = None if header is not None else dict(params)
         if args is not None:
             _check_param(args)
-        errors = self._redis_errors
         started = time.perf_counter()
-        try:
-            try:
-                res = self._graph._query(query, args, read_only=not write)
-            except SchemaVersionMismatchException:
-                # the client refreshed its schema view; the query itself did not run
-                res = self._graph._query(query, args, read_only=not write)
-            except errors.ConnectionError:
-                # A restarted server: reads are retried once; a write may or may not have
-                # happened before the connection broke, so it is reported, never repeated.
-                reconnected = self._reconnect()
-                if write or not reconnected:
-                    raise
-                res = self._graph._query(query, args, read_only=True)
-        except errors.AuthenticationError as exc:
-            raise StoreAuthError(f"embedded store refused the password: {exc}") from None
-        except (errors.ConnectionError, errors.TimeoutError) as exc:
-            raise StoreUnavailable(f"embedded store unreachable: {exc}") from exc
-        except errors.ResponseError as exc:
-            error = _response_error(exc, write)
-            if error is None:
-                return [], {}
-            raise error from exc
+        res = self._execute(header, text, args, write)
+        if res is None:  # a read of a graph that does not exist yet
+            return [], {}
         names = [h[1] for h in (res.header or [])]
         rows = [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in res.result_set]
         counters = {
@@ -521,6 +547,57 @@ class FalkorStore(Store):
                 self.checkpoint(wait=False)
         return rows, counters
 
+    def _execute(
+        self, header: str | None, text: str, args: dict[str, Any] | None, write: bool
+    ) -> QueryResult | None:
+        """`_versioned`, with the engine's errors as ours. A restarted server: reads are
+        retried once on it; a write may or may not have happened before the connection broke,
+        so it is reported, never repeated."""
+        errors = self._redis_errors
+        try:
+            try:
+                return self._versioned(header, text, args, write)
+            except errors.ConnectionError:
+                if not self._reconnect() or write:
+                    raise
+                return self._versioned(header, text, args, write)
+        except errors.AuthenticationError as exc:
+            raise StoreAuthError(f"embedded store refused the password: {exc}") from None
+        except (errors.ConnectionError, errors.TimeoutError) as exc:
+            raise StoreUnavailable(f"embedded store unreachable: {exc}") from exc
+        except errors.ResponseError as exc:
+            error = _response_error(exc, write)
+            if error is None:
+                return None
+            raise error from exc
+
+    def _versioned(
+        self, header: str | None, text: str, args: dict[str, Any] | None, write: bool
+    ) -> QueryResult:
+        """Run the statement keyed for the graph's current schema (see `schema_keyed`)."""
+        graph = self._graph
+        for _ in range(_SCHEMA_ATTEMPTS):
+            if graph.schema.version != self._schema_version:
+                self._refresh_names()
+            prefix = header if header is not None else graph._build_params_header(args)
+            command = "GRAPH.QUERY" if write else "GRAPH.RO_QUERY"
+            keyed = prefix + schema_keyed(text, self._schema_version)
+            version = ("version", self._schema_version)
+            try:
+                reply = graph.execute_command(command, graph.name, keyed, "--compact", *version)
+                return QueryResult(graph, reply)
+            except SchemaVersionMismatchException as exc:  # refused before it ran
+                self._schema_version = int(exc.version)
+        raise StoreUnavailable("the graph's schema kept changing under a statement; retry it")
+
+    def _refresh_names(self) -> None:
+        """The client names labels, types and property keys of entities in replies by id;
+        reload them for the schema version statements now run at."""
+        try:
+            self._graph.schema.refresh(self._schema_version)
+        except self._redis_errors.ResponseError:
+            self._graph.schema.clear()  # no graph (yet): the client loads names when needed
+
     async def aread(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Native async read: no worker thread, and a reply decoder that builds plain values
         directly (the client's generic parser costs more than the query on small replies).
@@ -530,39 +607,61 @@ class FalkorStore(Store):
         header = self._encode(self._params(q, params))
         if header is None:
             return await super().aread(query, params)
+        text = q.text_for(self.engine)
+        for _ in range(_SCHEMA_ATTEMPTS):
+            try:
+                return await self._aread_once(header, text)
+            except SchemaVersionMismatchException as exc:  # refused before it ran: re-key
+                self._schema_version = int(exc.version)
+            except (_NotPlain, _ConnectionBroken):
+                return await super().aread(query, params)
+        raise StoreUnavailable("the graph's schema kept changing under a statement; retry it")
+
+    async def _aread_once(self, header: str, text: str) -> list[Row]:
+        """One read keyed for the current schema version (see `schema_keyed`)."""
         errors = self._redis_errors
         try:
             reply = await self._async_client().execute_command(
                 "GRAPH.RO_QUERY",
                 self.settings.graph_name,
-                header + q.text_for(self.engine),
+                header + schema_keyed(text, self._schema_version),
                 "--compact",
+                "version",
+                self._schema_version,
             )
-        except (errors.ConnectionError, errors.TimeoutError):
+            return decode_compact(reply)
+        except errors.ConnectionError as exc:
             await self.aclose()
-            return await super().aread(query, params)
+            raise _ConnectionBroken from exc
+        except errors.TimeoutError as exc:  # as on the thread path: not run a second time
+            await self.aclose()
+            raise StoreUnavailable(f"embedded store did not answer: {exc}") from exc
         except errors.ResponseError as exc:
             error = _response_error(exc, write=False)
-            if error is None:
+            if error is None:  # the graph does not exist yet
                 return []
             raise error from exc
-        try:
-            return decode_compact(reply)
-        except _NotPlain:
-            return await super().aread(query, params)
 
     def _async_client(self) -> Any:
+        """A client for this event loop and the server the thread path talks to now (after a
+        restart it may have moved, and it has a new password).
+
+        No retries inside the client: its default, ten attempts with backoff against a server
+        that changed its password or port, took seconds before the caller could follow it."""
         loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aloop is not loop:
-            kw = self._db.connection.connection_pool.connection_kwargs
+        kw = self._db.connection.connection_pool.connection_kwargs
+        target = (kw.get("host"), kw.get("port"), kw.get("password"))
+        if self._aclient is None or self._aloop is not loop or self._atarget != target:
             self._aclient = redis.asyncio.Redis(
-                host=kw.get("host"),
-                port=kw.get("port"),
-                password=kw.get("password"),
+                host=target[0],
+                port=target[1],
+                password=target[2],
                 socket_connect_timeout=5,
                 socket_timeout=self.settings.embedded_query_timeout_s,
+                protocol=2,  # the reply shapes decode_compact reads, as the sync client uses
+                retry=AsyncRetry(NoBackoff(), 0),
             )
-            self._aloop = loop
+            self._aloop, self._atarget = loop, target
         return self._aclient
 
     async def aclose(self) -> None:

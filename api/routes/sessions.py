@@ -12,7 +12,7 @@ from api.deps import DirectRoute, authorize, documented, path_id, query_model, s
 from api.schemas import ContextPublic, ContextQuery
 from graph.errors import SessionNotFound
 from graph.queries import Queries
-from graph.records import SessionContextRecord
+from graph.records import SessionContextRecord, parse_record
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -43,7 +43,7 @@ async def session_context(request: Request) -> Response:
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
     ctx = build_context(
-        SessionContextRecord.model_validate(rows[0]),
+        parse_record(SessionContextRecord, rows[0], q.session_context.name),
         rules=request.app.state.rules,
         purpose="personalization",
         now_ms=now_ms,
