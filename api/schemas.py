@@ -11,9 +11,9 @@ epoch milliseconds.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from embeddings.serving import ReasonKind
 from graph.model import EntityId, Purpose
@@ -22,6 +22,7 @@ from privacy.subjects import ConsentState as ConsentState
 from privacy.subjects import ErasureReceipt as ErasureReceipt
 from privacy.subjects import PiiFields as PiiFields
 from privacy.suppression import SuppressionLifted as SuppressionLifted
+from privacy.times import iso
 
 Verbosity = Literal["full", "concise"]
 DeviceName = Literal["desktop", "mobile", "tablet", "unknown"]
@@ -294,11 +295,19 @@ class RecommendedProductPublic(_Public):
     reason: ReasonPublic
 
 
+def _iso_ms(value: object) -> object:
+    return iso(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# A stored time (epoch ms) as the ISO 8601 UTC string every answer uses.
+IsoTime = Annotated[str, BeforeValidator(_iso_ms)]
+
+
 class RecommendationConsentPublic(_Public):
     purpose: str
     granted: bool
     consent_id: str | None
-    at: int | None
+    at: IsoTime | None
     source: str | None
     owner: str | None
 

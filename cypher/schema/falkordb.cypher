@@ -24,3 +24,5 @@ CREATE INDEX FOR (n:Consent) ON (n.purpose);
 CREATE INDEX FOR (n:Erasure) ON (n.subject_hash);
 CREATE INDEX FOR (n:PII) ON (n.email_token);
 CREATE INDEX FOR (n:PII) ON (n.phone_token);
+CREATE INDEX FOR (n:Audit) ON (n.at);
+CREATE INDEX FOR (n:Audit) ON (n.subject_hash);

@@ -24,3 +24,5 @@ CREATE INDEX consent_purpose IF NOT EXISTS FOR (n:Consent) ON (n.purpose);
 CREATE INDEX erasure_subject_hash IF NOT EXISTS FOR (n:Erasure) ON (n.subject_hash);
 CREATE INDEX pii_email_token IF NOT EXISTS FOR (n:PII) ON (n.email_token);
 CREATE INDEX pii_phone_token IF NOT EXISTS FOR (n:PII) ON (n.phone_token);
+CREATE INDEX audit_at IF NOT EXISTS FOR (n:Audit) ON (n.at);
+CREATE INDEX audit_subject_hash IF NOT EXISTS FOR (n:Audit) ON (n.subject_hash);
