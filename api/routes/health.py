@@ -17,7 +17,11 @@ def healthz() -> HealthPublic:
     return HealthPublic(status="ok")
 
 
-@router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+@router.get(
+    "/readyz",
+    response_model=HealthPublic,
+    responses={503: {"model": HealthPublic, "description": "Not ready: status store_unavailable."}},
+)
 def readyz(request: Request) -> HealthPublic | JSONResponse:
     """Ready when the store answers a ping; load balancers route on this."""
     store = request.app.state.store
