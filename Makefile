@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 LINT   := tests/tools/cypher-lint
 PYTEST_ARGS ?=
 
-.PHONY: all setup test lint typecheck unit demo store-start store-stop clean
+.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets
 
 all: test
 
@@ -52,6 +52,25 @@ demo: $(BIN)/.installed
 	@echo "API on http://127.0.0.1:8000/docs (Ctrl-C stops it; 'make store-stop' stops the store)"
 	@echo "Try: curl -H 'Authorization: Bearer <key>' 'http://127.0.0.1:8000/v1/sessions/retail:536365/context?format=text'"
 	$(BIN)/ckg serve --host 127.0.0.1 --port 8000
+
+# The API docs' viewers (/docs, /redoc) are served from api/static/, never from a CDN: this
+# refreshes them from npm at the versions named here, with their licence files.
+SWAGGER_UI_VERSION := 5.35.0
+REDOC_VERSION      := 2.5.4
+STATIC             := api/static
+
+docs-assets:
+	rm -rf $(STATIC)/.pack && mkdir -p $(STATIC)/.pack
+	cd $(STATIC)/.pack && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION)
+	tar -xzf $(STATIC)/.pack/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C $(STATIC)/.pack
+	cd $(STATIC)/.pack/package && cp swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt \
+		swagger-ui.css favicon-32x32.png LICENSE NOTICE ../../swagger-ui/
+	rm -rf $(STATIC)/.pack/package
+	tar -xzf $(STATIC)/.pack/redoc-$(REDOC_VERSION).tgz -C $(STATIC)/.pack
+	cd $(STATIC)/.pack/package && cp bundles/redoc.standalone.js \
+		bundles/redoc.standalone.js.LICENSE.txt LICENSE ../../redoc/
+	printf 'swagger-ui-dist %s\nredoc %s\n' $(SWAGGER_UI_VERSION) $(REDOC_VERSION) > $(STATIC)/VERSIONS
+	rm -rf $(STATIC)/.pack
 
 clean:
 	-$(BIN)/ckg store stop

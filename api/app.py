@@ -19,13 +19,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import contract
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import consents, customers, events, health, privacy, recommendations, sessions
+from api.routes import consents, customers, docs, events, health, privacy, recommendations, sessions
 from api.rules import load_rules
 from api.settings import Settings, get_settings
 from graph.errors import (
@@ -55,11 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ckg — customer knowledge graph",
         version="0.1.0",
         lifespan=_lifespan(settings),
-        docs_url="/docs",
+        docs_url=None,  # served from the package by api.routes.docs
+        redoc_url=None,
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
-    for module in (sessions, health, events, customers, consents, recommendations, privacy):
+    for module in (sessions, health, events, customers, consents, recommendations, privacy, docs):
         app.include_router(module.router)
+    contract.install(app)
     app.exception_handler(CkgError)(_domain_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(StarletteHTTPException)(_http_error)
@@ -242,9 +246,26 @@ async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONRespo
     return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     reason = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, reason, str(exc.detail), exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return error_response(exc.status_code, reason, str(exc.detail), headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of the path: Starlette's 405 names only the first route that matched it.
+    A path that fits both a literal and a templated route (`/v1/customers/lookup`) is the
+    literal one's, as in the OpenAPI document."""
+    path = get_route_path(request.scope)
+    matching = [
+        route
+        for route in contract.routes(request.app)
+        if getattr(route, "methods", None) and route.path_regex.match(path)
+    ]
+    fewest = min((len(route.param_convertors) for route in matching), default=0)
+    return sorted({m for r in matching if len(r.param_convertors) == fewest for m in r.methods})
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

@@ -38,6 +38,29 @@ class ScopeError(ClientError):
     reason = "forbidden"
 
 
+class AmbiguousCredentials(ClientError):
+    """The same key header twice: which copy counts would depend on who reads it."""
+
+    reason = "ambiguous_credentials"
+
+
+# The two ways to present a key, as OpenAPI security schemes.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Authorization: Bearer <key>; wins over X-API-Key when both are sent.",
+    },
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def security_requirement(scopes: Iterable[Scope]) -> list[dict[str, list[str]]]:
+    """A key holding any one of `scopes`, in either header. OpenAPI 3.1 lets a requirement
+    name roles for any scheme type; alternatives are separate requirements."""
+    return [{scheme: [scope]} for scope in scopes for scheme in SECURITY_SCHEMES]
+
+
 @dataclass(frozen=True)
 class ApiKey:
     name: str

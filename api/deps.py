@@ -9,24 +9,26 @@ It is a `DirectRoute`, which hands the endpoint the bare request, and reads its 
 query through the plain functions below (`authorize`, `path_id`, `query_model`): the same
 checks and the same error envelope, without the solver. `documented` keeps its OpenAPI
 description the same as a declared route's.
+
+A key is read by `presented_key` alone, for both kinds of route.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api.auth import ApiKey, KeyStore, Scope
+from api.auth import AmbiguousCredentials, ApiKey, KeyStore, Scope, security_requirement
+from api.schemas import DocumentedId
 from api.settings import Settings
 from graph.errors import StoreUnavailable
-from graph.model import EntityId
 from graph.store import Store
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,7 +41,7 @@ def store_of(request: Request) -> Store:
     return store
 
 
-async def _store(request: Request) -> Store:
+async def store_dependency(request: Request) -> Store:
     return store_of(request)
 
 
@@ -53,55 +55,58 @@ async def _privacy_key(request: Request) -> bytes:
     return key
 
 
-def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
-    """`Authorization: Bearer <key>` wins over `X-API-Key: <key>`."""
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return x_api_key
+def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The key a request presents, off its raw ASGI headers: `Authorization: Bearer <key>` wins
+    over `X-API-Key: <key>`. A header given twice is refused: which copy a proxy, a framework
+    or a server reads differs, so the API guesses neither."""
+    authorization: list[bytes] = []
+    x_api_key: list[bytes] = []
+    for name, value in headers:
+        if name == b"authorization":
+            authorization.append(value)
+        elif name == b"x-api-key":
+            x_api_key.append(value)
+    for given, header in ((authorization, "Authorization"), (x_api_key, "X-API-Key")):
+        if len(given) > 1:
+            raise AmbiguousCredentials(f"{header} is given {len(given)} times; send one key")
+    if authorization and authorization[0][:7].lower() == b"bearer ":
+        return authorization[0][7:].decode("latin-1").strip()
+    return x_api_key[0].decode("latin-1") if x_api_key else None
 
 
 def authorize(request: Request, *scopes: Scope) -> ApiKey:
-    """`require` for a DirectRoute: reads the two headers straight off the ASGI scope."""
-    authorization = x_api_key = None
-    for name, value in request.scope["headers"]:
-        if name == b"authorization":
-            authorization = value.decode("latin-1")
-        elif name == b"x-api-key":
-            x_api_key = value.decode("latin-1")
+    """The key, if it holds one of `scopes` (401 without a key, 403 without the scope): what
+    every route that needs a key calls, declared (`KeyCheck`) or direct (`DirectRoute`)."""
     keys: KeyStore = request.app.state.keys
-    return keys.check(presented_key(authorization, x_api_key), *scopes)
+    return keys.check(presented_key(request.scope["headers"]), *scopes)
 
 
-def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
-    """A dependency that admits only keys holding one of `scopes` (401 without a key, 403
-    without the scope). Dependencies here are `async def` on purpose: they never block, and a
-    plain `def` would cost every request a trip through the thread pool."""
+class KeyCheck:
+    """A dependency that admits only keys holding one of `scopes`; the OpenAPI document lists
+    them as the route's security requirement (api.contract). `async` on purpose: it never
+    blocks, and a plain `def` would cost every request a trip through the thread pool."""
 
-    async def check(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
-    ) -> ApiKey:
-        keys: KeyStore = request.app.state.keys
-        return keys.check(presented_key(authorization, x_api_key), *scopes)
+    def __init__(self, *scopes: Scope) -> None:
+        self.scopes = scopes
 
-    return check
+    async def __call__(self, request: Request) -> ApiKey:
+        return authorize(request, *self.scopes)
 
 
-StoreDep = Annotated[Store, Depends(_store)]
+StoreDep = Annotated[Store, Depends(store_dependency)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 # the key of the keyed tokens (privacy.tokens), read once at start-up
 PrivacyKey = Annotated[bytes, Depends(_privacy_key)]
 
-ChatbotKey = Annotated[ApiKey, Depends(require("chatbot:read"))]
-IngestKey = Annotated[ApiKey, Depends(require("ingest:write"))]
-AdminKey = Annotated[ApiKey, Depends(require("privacy:admin"))]
-ChatbotOrAnalystKey = Annotated[ApiKey, Depends(require("chatbot:read", "analyst:read"))]
-ChatbotOrAdminKey = Annotated[ApiKey, Depends(require("chatbot:read", "privacy:admin"))]
-AdminOrIngestKey = Annotated[ApiKey, Depends(require("privacy:admin", "ingest:write"))]
+ChatbotKey = Annotated[ApiKey, Depends(KeyCheck("chatbot:read"))]
+IngestKey = Annotated[ApiKey, Depends(KeyCheck("ingest:write"))]
+AdminKey = Annotated[ApiKey, Depends(KeyCheck("privacy:admin"))]
+ChatbotOrAnalystKey = Annotated[ApiKey, Depends(KeyCheck("chatbot:read", "analyst:read"))]
+ChatbotOrAdminKey = Annotated[ApiKey, Depends(KeyCheck("chatbot:read", "privacy:admin"))]
+AdminOrIngestKey = Annotated[ApiKey, Depends(KeyCheck("privacy:admin", "ingest:write"))]
 
 # Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
-PathId = Annotated[EntityId, Path(min_length=1, max_length=256)]
+PathId = Annotated[DocumentedId, Path(min_length=1, max_length=256)]
 
 
 def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
@@ -149,9 +154,12 @@ class DirectRoute(APIRoute):
         return endpoint
 
 
-def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI parameters for a route that parses its own request: the path ids, the query
-    model's fields and the two key headers, as FastAPI would have listed them."""
+def documented(
+    path_ids: tuple[str, ...], query: type[BaseModel], scopes: tuple[Scope, ...]
+) -> dict[str, Any]:
+    """OpenAPI parameters for a route that parses its own request: the path ids and the query
+    model's fields, as FastAPI would have listed them, and the security requirement of the
+    scopes its key needs (declared routes get theirs from their `KeyCheck`, see api.contract)."""
     schema = query.model_json_schema()
     if "$defs" in schema:  # their references would dangle in the OpenAPI document
         raise TypeError(f"{query.__name__}: query fields must have inline schemas")
@@ -164,8 +172,4 @@ def documented(path_ids: tuple[str, ...], query: type[BaseModel]) -> dict[str, A
         if "description" in prop:
             entry["description"] = prop["description"]
         params.append(entry)
-    params += [
-        {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
-        for h in ("authorization", "x-api-key")
-    ]
-    return {"parameters": params}
+    return {"parameters": params, "security": security_requirement(scopes)}

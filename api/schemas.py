@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from embeddings.serving import ReasonKind
 from graph.model import EntityId, Purpose
@@ -32,6 +43,59 @@ TimezoneSource = Literal["request", "customer", "default"]
 
 class _Public(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+# --- ids and errors ----------------------------------------------------------------------------
+
+# `graph.model.check_id` as a JSON Schema pattern, for clients and generators: its white space
+# is spelled out, because `\s` means different characters in Python and in ECMA-262 regexes.
+_ID_EDGE = r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+ID_PATTERN = rf"^{_ID_EDGE}(?:[^\x00-\x1f\x7f]{{0,254}}{_ID_EDGE})?$"
+ID_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 256,
+    "pattern": ID_PATTERN,
+    "description": "1-256 characters, no control characters, no surrounding white space.",
+}
+# A stored id, validated by `check_id` and documented by the schema above.
+DocumentedId = Annotated[EntityId, WithJsonSchema(ID_SCHEMA)]
+
+
+class _ZoneNames:
+    """Documents a time zone parameter as the zones this machine knows (`ZoneInfo` refuses
+    the others), read when the document is generated rather than at import."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["enum"] = sorted(available_timezones())
+        return schema
+
+
+TimeZoneName = Annotated[str, _ZoneNames]
+
+
+class FieldErrorPublic(_Public):
+    loc: list[str | int] = Field(description="Where: path, query or body, then the field.")
+    msg: str
+    type: str
+
+
+class ErrorDetailPublic(_Public):
+    reason: str = Field(description="Machine-readable, e.g. customer_not_found.")
+    message: str = Field(description="For people: what went wrong and how to fix it.")
+    errors: list[FieldErrorPublic] | None = Field(
+        default=None, description="422 invalid_request only: every invalid field."
+    )
+
+
+class ErrorPublic(_Public):
+    """The one shape of every error the API answers."""
+
+    detail: ErrorDetailPublic
 
 
 # --- health ------------------------------------------------------------------------------------
@@ -87,7 +151,7 @@ class ConsentHistoryPublic(_Public):
 
 
 class ConsentUpdate(BaseModel):
-    consents: dict[Purpose, bool] = Field(min_length=1, description="Purpose -> granted.")
+    consents: dict[Purpose, StrictBool] = Field(min_length=1, description="Purpose -> granted.")
     source: str = Field(
         min_length=1,
         max_length=100,
@@ -138,10 +202,10 @@ class CustomerPublic(_Public):
 
 
 class CustomerCreate(BaseModel):
-    id: EntityId = Field(description="The pseudonymous customer id.")
+    id: DocumentedId = Field(description="The pseudonymous customer id.")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     pii: PiiFields | None = None
-    consents: dict[Purpose, bool] = Field(
+    consents: dict[Purpose, StrictBool] = Field(
         default_factory=dict, description="Decisions collected at sign-up; none: the defaults."
     )
     consent_source: str = Field(default="api", max_length=100, pattern=r"^[\w:./-]+$")
@@ -153,6 +217,17 @@ class CustomerCreatedPublic(_Public):
 
 
 class LookupRequest(BaseModel):
+    """An e-mail address or a phone number (not empty); the e-mail wins when both are given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                for name in ("email", "phone")
+            ]
+        }
+    )
+
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
 
@@ -171,7 +246,7 @@ class ContextQuery(BaseModel):
     max_tokens: int = Field(default=400, ge=16, le=8192, description="Budget for format=text.")
     device: DeviceName | None = Field(default=None, description="Overrides the session's device.")
     verbosity: Verbosity | None = None
-    tz: str | None = Field(default=None, max_length=64, description="IANA time zone.")
+    tz: TimeZoneName | None = Field(default=None, max_length=64, description="IANA time zone.")
     at: datetime | None = Field(
         default=None, description="Evaluate as of this instant (ISO 8601 with offset); default now."
     )

@@ -22,11 +22,17 @@ from privacy.suppression import erased, refuse_erased
 from privacy.times import now_ms
 from privacy.tokens import normalize_email, normalize_phone, token
 
+# Not `@` and not white space, spelled out: `\s` means other characters in JSON Schema's
+# (ECMA-262) regexes than in the one that checks them here.
+_EMAIL_PART = r"[^@\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+
 
 class PiiFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str | None = Field(
+        default=None, max_length=254, pattern=f"^{_EMAIL_PART}@{_EMAIL_PART}$"
+    )
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[\d ()./-]{5,40}$")
     name: str | None = Field(default=None, max_length=200)
 

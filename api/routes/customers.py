@@ -88,7 +88,18 @@ def get_customer(
     )
 
 
-@router.post("", response_model=CustomerCreatedPublic, status_code=201, responses=ERASED)
+@router.post(
+    "",
+    response_model=CustomerCreatedPublic,
+    status_code=201,
+    responses={
+        200: {
+            "model": CustomerCreatedPublic,
+            "description": "The id exists already (created: false); only its PII was replaced.",
+        },
+        **ERASED,
+    },
+)
 def post_customer(
     body: CustomerCreate,
     request: Request,

@@ -34,7 +34,11 @@ def delete_suppression(
     return lift(store, request.app.state.queries, privacy, customer_id, actor=key.name)
 
 
-@router.get("/privacy/report", response_model=RequestsReport)
+@router.get(
+    "/privacy/report",
+    response_model=RequestsReport,
+    responses={400: {"description": "The window ends before it starts (invalid_window)."}},
+)
 def get_report(
     request: Request,
     store: StoreDep,

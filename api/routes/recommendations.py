@@ -27,7 +27,11 @@ def _public(answer: serving.Recommendations) -> RecommendationsPublic:
     return RecommendationsPublic.model_validate(answer, from_attributes=True)
 
 
-@router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
+@router.get(
+    "/customers/{customer_id}/recommendations",
+    response_model=RecommendationsPublic,
+    responses={404: {"description": "Unknown customer (customer_not_found)."}},
+)
 def customer_recommendations(
     customer_id: PathId,
     store: StoreDep,
@@ -42,7 +46,11 @@ def customer_recommendations(
     return _public(serving.for_customer(store, customer_id, k, include_purchased, category))
 
 
-@router.get("/sessions/{session_id}/recommendations", response_model=RecommendationsPublic)
+@router.get(
+    "/sessions/{session_id}/recommendations",
+    response_model=RecommendationsPublic,
+    responses={404: {"description": "Unknown session (session_not_found)."}},
+)
 def session_recommendations(
     session_id: PathId,
     store: StoreDep,
@@ -54,7 +62,11 @@ def session_recommendations(
     return _public(serving.for_session(store, session_id, k, category))
 
 
-@router.get("/products/{sku}/similar", response_model=RecommendationsPublic)
+@router.get(
+    "/products/{sku}/similar",
+    response_model=RecommendationsPublic,
+    responses={404: {"description": "Unknown product (product_not_found)."}},
+)
 def similar_products(
     sku: PathId, store: StoreDep, _key: ChatbotKey, k: K = 10
 ) -> RecommendationsPublic:

@@ -73,5 +73,5 @@ router.add_api_route(
         404: {"description": "Unknown session (reason session_not_found)."},
         503: {"description": "Store unavailable; retry after the Retry-After seconds."},
     },
-    openapi_extra=documented(("session_id",), ContextQuery),
+    openapi_extra=documented(("session_id",), ContextQuery, ("chatbot:read",)),
 )

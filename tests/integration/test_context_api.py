@@ -345,14 +345,16 @@ def test_context_route_parses_like_a_declared_route(api: Api) -> None:
         ("query", "verbosity"),
         ("query", "tz"),
         ("query", "at"),
-        ("header", "authorization"),
-        ("header", "x-api-key"),
     }
     assert ours[("query", "max_tokens")]["schema"]["maximum"] == 8192
-    declared = {
-        (p["in"], p["name"]) for p in spec["/v1/customers/{customer_id}"]["get"]["parameters"]
+    # the key is a security requirement on both kinds of route, not a header parameter
+    declared = spec["/v1/customers/{customer_id}"]["get"]
+    assert {p["in"] for p in declared["parameters"]} == {"path", "query"}
+    assert {("bearer", "chatbot:read"), ("apiKey", "chatbot:read")} <= {
+        (scheme, scope) for r in declared["security"] for scheme, (scope,) in r.items()
     }
-    assert {("header", "authorization"), ("header", "x-api-key")} <= declared
+    context = spec["/v1/sessions/{session_id}/context"]["get"]
+    assert context["security"] == [{"bearer": ["chatbot:read"]}, {"apiKey": ["chatbot:read"]}]
 
 
 # every route that needs a key, and the one scope that opens it (others: 403, none: 401)
