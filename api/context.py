@@ -238,7 +238,7 @@ def build_context(
     clock = _clock(rec, now_ms, tz, default_tz)
     cart = _cart(rec, now_ms, rules.cart_abandoned_after_minutes)
     summary = (
-        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.other_sessions) + 1)
+        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.visits) + 1)
         if rec.customer_id and rec.personal
         else None
     )
@@ -306,9 +306,13 @@ def _facts(
 ) -> dict[str, Any]:
     """What the rules' conditions and messages may name (api/rules.py `Fact`)."""
     s, personal, local = rec.session, rec.personal, clock.local
-    # history relative to this session: visits that ended before it started
     start = s.started_at if s.started_at is not None else now_ms
-    earlier = [t for t in rec.other_sessions if t is not None and t < start]
+    # the last visit: the latest end of another session that ended before this one started
+    earlier = [last for _, last in rec.visits if last is not None and last < start]
+    # the first visit: no other session started, and no order was placed, before this one
+    first = not any(began is not None and began < start for began, _ in rec.visits) and not any(
+        at < start for at, *_ in rec.placed
+    )
     chats = sorted((c for c in rec.chats if c.intent), key=lambda c: c.at or 0)
     return {
         "identified": rec.customer_id is not None,
@@ -321,8 +325,8 @@ def _facts(
         "points": summary.points if summary else None,
         "ltv": summary.lifetime_value if summary else None,
         "orders": summary.orders if summary else None,
-        "sessions": len(rec.other_sessions) + 1 if personal else None,
-        "first_visit": (not earlier) if personal else None,
+        "sessions": len(rec.visits) + 1 if personal else None,
+        "first_visit": first if personal else None,
         "days_since_last_visit": (
             round((start - max(earlier)) / DAY_MS, 1) if personal and earlier else None
         ),

@@ -129,3 +129,7 @@ class SessionContextRecord(ProfileFields):
     cart: list[CartRow] = Field(default_factory=list)
     similar: list[SimilarRow] = Field(default_factory=list)
     recommended: list[RecommendedRow] = Field(default_factory=list)
+    # other sessions of the person: [started_at, last_seen_at]
+    visits: list[tuple[int | None, int | None]] = Field(default_factory=list)
+    # orders, when the query sends them: [at, amount, purchased]
+    placed: list[tuple[int, float, bool | None]] = Field(default_factory=list)

@@ -2,13 +2,19 @@
 //   belongs to (a customer, or an anonymous identity and the customer it was later linked to),
 //   the consents on record, and — only when the decisive consent for $purpose is granted — the
 //   session's views, searches and chat intents, the customer's summary, segments, preferred
-//   categories, other sessions, session-based recommendations (SIMILAR edges from viewed
-//   products) and the customer's stored recommendations (RECOMMENDED, written by `ckg embed`).
+//   categories, other sessions (`visits`: [started_at, last_seen_at]), session-based
+//   recommendations (SIMILAR edges from viewed products) and the customer's stored
+//   recommendations (RECOMMENDED, written by `ckg embed`).
 //   The cart is the session's own working state and is always returned.
 //   Consent rule (same as graph/consent.py): the latest decision per purpose is in force; on a
 //   tie the withdrawal wins; no decision means not granted.
+//   `placed` ([at, amount, purchased] per order) comes back only when no other session started
+//   before this one, so the caller can tell a first visit from the return of a customer whose
+//   earlier sessions are gone (retention) or who bought outside a session.
 //   Every pattern comprehension uses its own variable names: FalkorDB 4.16 returned an empty
 //   list for a comprehension that reused a name bound in an earlier one of the same clause.
+//   A comprehension starting from a node bound to null costs next to nothing: the orders are
+//   looked at only when no earlier session already settles the first visit (`c_placed`).
 // mode: read
 // params: $session_id, $purpose, $recs
 MATCH (s:Session {id: $session_id})
@@ -43,6 +49,12 @@ ORDER BY score DESC
 WITH s, c, anon, consents, personal, categories,
   collect({id: rec.id, name: rec.name, score: score, because: because,
     bought: size([(c)-[:PURCHASED]->(rec) | 1]) > 0})[..$recs] AS similar
+WITH s, c, anon, consents, personal, categories, similar,
+  [(c)-[:HAD_SESSION]->(cv) WHERE personal AND cv.id <> s.id | [cv.started_at, cv.last_seen_at]]
+  + [(anon)-[:HAD_SESSION]->(av) WHERE personal AND c IS NULL AND av.id <> s.id |
+    [av.started_at, av.last_seen_at]] AS visits
+WITH s, c, anon, consents, personal, categories, similar, visits,
+  CASE WHEN personal AND NOT any(v IN visits WHERE v[0] < s.started_at) THEN c END AS c_placed
 RETURN
   s {.id, .channel, .device, .country, .started_at, .last_seen_at, .intent, .events, .views,
     .searches, .cart_adds, .checkouts, .purchases, .chats} AS session,
@@ -55,9 +67,8 @@ RETURN
   [(c)-[h:HAS_TIER]->(t) WHERE personal | {name: t.name, since: h.since}] AS tiers,
   [(c)-[m:IN_SEGMENT]->(g) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
     AS segments,
-  [(c)-[:HAD_SESSION]->(o) WHERE personal AND o.id <> s.id | o.last_seen_at]
-  + [(anon)-[:HAD_SESSION]->(o) WHERE personal AND c IS NULL AND o.id <> s.id |
-    o.last_seen_at] AS other_sessions,
+  visits,
+  [(c_placed)-[:PLACED]->(po) | [po.at, po.amount, po.purchased]] AS placed,
   categories,
   [(s)-[v:VIEWED]->(vp) WHERE personal |
     {id: vp.id, name: vp.name, count: v.count, dwell_ms: v.dwell_ms, last_at: v.last_at}] AS views,

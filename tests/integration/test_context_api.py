@@ -7,8 +7,11 @@ time, local time, promotions) are deterministic.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import itertools
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,11 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.prompt import count_tokens
 from api.settings import Settings
+from graph.queries import get_queries
+from graph.store import open_store
+from ingest.datasets import RETAIL_SAMPLE
+from ingest.run import ingest_file
+from privacy.subjects import retention
 
 T0 = "2011-12-01T10:00:00Z"
 _ids = itertools.count()
@@ -445,3 +453,61 @@ def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
         h = {"Authorization": f"Bearer {secret}"}
         assert client.get("/v1/sessions/zz/context", headers=h).status_code == 404
         assert client.post("/v1/events", json={"events": [{}]}, headers=h).status_code == 403
+
+
+# -- first visit ---------------------------------------------------------------------------
+
+
+def test_first_visit_means_no_earlier_session(api: Api) -> None:
+    """A session that began while an earlier one was still going is not a first visit."""
+    api.load(
+        consent(CUST, True, "2011-11-01T00:00:00Z"),
+        consent(CUST, True, "2011-11-01T00:00:00Z", purpose="analytics"),
+        ev("page_view", "2011-12-01T09:00:00Z", session_id="s-a", url="/", **CUST),
+        ev("page_view", "2011-12-01T11:00:00Z", session_id="s-a", url="/", **CUST),
+        ev("page_view", "2011-12-01T10:00:00Z", session_id="s-b", url="/", **CUST),
+    )
+    first = api.context("s-a", at="2011-12-01T11:30:00Z")
+    later = api.context("s-b", at="2011-12-01T11:30:00Z")
+    assert [t["id"] for t in first["triggers"]] == ["first_visit"]
+    assert later["triggers"] == [] and later["customer"]["sessions"] == 2
+    assert [t["id"] for t in api.context("s-b")["triggers"]] == []
+
+
+def retail_rows(customer: str) -> list[dict[str, str]]:
+    with gzip.open(RETAIL_SAMPLE, "rt", encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["CustomerID"] == f"{customer}.0"]
+
+
+def test_first_visit_after_retention_on_real_data(_isolated_env: Path, tmp_path: Path) -> None:
+    """Customer 17850 of the sample after retention removed its sessions of 1 December: its
+    first remaining session is no first visit, its 30-odd earlier orders say so."""
+    rows = retail_rows("17850")
+    sample = tmp_path / "17850.csv"
+    with sample.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="ctx_retention", api_keys_file=tmp_path / "keys.json"
+    )
+    store = open_store(settings)
+    try:
+        ingest_file(store, sample, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
+        cut = retention(store, get_queries(), 1, as_of=ms("2010-12-02T12:00:00Z"))
+    finally:
+        store.close()
+    gone = {r["InvoiceNo"] for r in rows if r["InvoiceDate"] < "2010-12-01 12:00"}
+    assert cut.sessions == len(gone) == 10
+    key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
+    with TestClient(create_app(settings)) as client:
+        r = client.get(
+            "/v1/sessions/retail:536600/context", headers={"Authorization": f"Bearer {key}"}
+        )
+    ctx = r.json()
+    assert ctx["customer"]["orders"] == 34 and ctx["customer"]["sessions"] == 34 - cut.sessions
+    assert [t["id"] for t in ctx["triggers"]] == ["vip_offer"]
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
