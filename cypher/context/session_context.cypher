@@ -8,9 +8,10 @@
 //   The cart is the session's own working state and is always returned.
 //   Consent rule (same as graph/consent.py): the latest decision per purpose is in force; on a
 //   tie the withdrawal wins; no decision means not granted.
-//   `placed` ([at, amount, purchased] per order) comes back only when no other session started
-//   before this one, so the caller can tell a first visit from the return of a customer whose
-//   earlier sessions are gone (retention) or who bought outside a session; always with $at.
+//   `placed` ([at, amount, purchased] per order) holds the orders placed before this session
+//   when no other session started before it, so the caller can tell a first visit from the
+//   return of a customer whose earlier sessions are gone (retention) or who bought outside a
+//   session; with $at, the orders placed by then.
 //   As of $at (epoch ms; null: now), for replaying history: personal needs the purpose granted
 //   at $at and still now (a withdrawal since applies to replays too); `placed` holds the
 //   orders placed by then, for lifetime value and order count as of then (the customer's
@@ -102,7 +103,8 @@ RETURN
   [(c_now)-[m:IN_SEGMENT]->(g) WHERE personal | {kind: g.kind, name: g.name, score: m.score}]
     AS segments,
   visits,
-  [(c_placed)-[:PLACED]->(po) WHERE NOT coalesce(po.at > $at, false) |
+  [(c_placed)-[:PLACED]->(po)
+    WHERE CASE WHEN $at IS NULL THEN po.at < s.started_at ELSE po.at <= $at END |
     [po.at, po.amount, po.purchased]] AS placed,
   categories,
   [(s)-[v:VIEWED]->(vp) WHERE personal |
