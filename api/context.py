@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.prompt import Section, render
+from api.replay import as_of
 from api.rules import ContextRules, Limits
 from api.schemas import (
     CartLinePublic,
@@ -98,6 +99,12 @@ class InvalidParameter(ClientError):
     """A request parameter is well-formed but unusable (unknown time zone)."""
 
     reason = "invalid_parameter"
+
+
+class SessionNotStarted(InvalidParameter):
+    """A replay time before the session's first event: there was no session to speak of."""
+
+    reason = "session_not_started"
 
 
 def iso(ms: int | None) -> str | None:
@@ -230,7 +237,13 @@ def build_context(
     default_tz: str,
     device: str | None,
     verbosity: Verbosity | None,
+    replay: bool = False,
 ) -> ContextPublic:
+    """The answer as of `now_ms`; with `replay`, a past instant: facts timed after it are
+    already left out by the query, the session's own state is rebuilt as it was (api.replay),
+    and the popular products (a ranking of the latest data) are left out too."""
+    if replay:
+        rec, popular = _replayed(rec, now_ms), []
     s = rec.session
     device = device or s.device
     level: Verbosity = verbosity or ("concise" if device in rules.concise_devices else "full")
@@ -238,11 +251,11 @@ def build_context(
     clock = _clock(rec, now_ms, tz, default_tz)
     cart = _cart(rec, now_ms, rules.cart_abandoned_after_minutes)
     summary = (
-        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.other_sessions) + 1)
+        customer_summary(rec.customer_id, rec, lim.categories, sessions=len(rec.visits) + 1)
         if rec.customer_id and rec.personal
         else None
     )
-    facts = _facts(rec, now_ms, device, summary, cart, clock)
+    facts = _facts(rec, now_ms, device, summary, cart, clock, replay)
     return ContextPublic(
         session_id=s.id,
         as_of=iso(now_ms) or "",
@@ -258,6 +271,15 @@ def build_context(
         recommendations=_recommendations(rec, popular, lim.recommendations),
         consents=consents_public(rec.consents),
     )
+
+
+def _replayed(rec: SessionContextRecord, at_ms: int) -> SessionContextRecord:
+    started = rec.session.started_at
+    if started is not None and at_ms < started:
+        raise SessionNotStarted(
+            f"session {rec.session.id!r} started at {iso(started)}, after `at` ({iso(at_ms)})"
+        )
+    return as_of(rec, at_ms)
 
 
 def _clock(rec: SessionContextRecord, now_ms: int, tz: str | None, default_tz: str) -> _Clock:
@@ -303,12 +325,19 @@ def _facts(
     summary: CustomerSummaryPublic | None,
     cart: _Cart,
     clock: _Clock,
+    replay: bool,
 ) -> dict[str, Any]:
-    """What the rules' conditions and messages may name (api/rules.py `Fact`)."""
+    """What the rules' conditions and messages may name (api/rules.py `Fact`). In a replay,
+    segments (computed now) and points set after the instant are unknown."""
     s, personal, local = rec.session, rec.personal, clock.local
-    # history relative to this session: visits that ended before it started
+    known_points = rec.customer is not None and rec.customer.points is not None
     start = s.started_at if s.started_at is not None else now_ms
-    earlier = [t for t in rec.other_sessions if t is not None and t < start]
+    # the last visit: the latest end of another session that ended before this one started
+    earlier = [last for _, last in rec.visits if last is not None and last < start]
+    # the first visit: no other session started, and no order was placed, before this one
+    first = not any(began is not None and began < start for began, _ in rec.visits) and not any(
+        at < start for at, *_ in rec.placed
+    )
     chats = sorted((c for c in rec.chats if c.intent), key=lambda c: c.at or 0)
     return {
         "identified": rec.customer_id is not None,
@@ -318,15 +347,15 @@ def _facts(
         "intent": s.intent if personal else None,
         "last_chat_intent": chats[-1].intent if chats else None,
         "tier": summary.tier.lower() if summary and summary.tier else None,
-        "points": summary.points if summary else None,
+        "points": summary.points if summary and known_points else None,
         "ltv": summary.lifetime_value if summary else None,
         "orders": summary.orders if summary else None,
-        "sessions": len(rec.other_sessions) + 1 if personal else None,
-        "first_visit": (not earlier) if personal else None,
+        "sessions": len(rec.visits) + 1 if personal else None,
+        "first_visit": first if personal else None,
         "days_since_last_visit": (
             round((start - max(earlier)) / DAY_MS, 1) if personal and earlier else None
         ),
-        "segments": [g.name for g in rec.segments if g.name] if personal else None,
+        "segments": [g.name for g in rec.segments if g.name] if personal and not replay else None,
         "cart_items": cart.items,
         "cart_value": cart.value,
         "cart_idle_minutes": cart.idle,

@@ -276,7 +276,7 @@ def context_params(
     sessions = sorted(r["id"] for r in store.read(get_queries().bench_session_ids))
     sample = rng.sample(sessions, min(2000, len(sessions)))
     params: list[dict[str, object]] = [
-        {"session_id": s, "purpose": "personalization", "recs": 20} for s in sample
+        {"session_id": s, "purpose": "personalization", "recs": 20, "at": None} for s in sample
     ]
     return sessions, sample, params
 

@@ -131,6 +131,30 @@ class PopularRow(_Row):
     buyers: int
 
 
+class ReplayEventRow(_Row):
+    """One event of the session up to the replay time (search text and chat intent only with
+    consent)."""
+
+    id: str
+    type: str
+    at: int
+    query: str | None = None
+    intent: str | None = None
+
+
+class ReplayProductRow(_Row):
+    """A view or cart event of the session up to the replay time, with its product."""
+
+    event: str
+    type: str
+    at: int
+    id: str
+    name: str | None = None
+    dwell_ms: int | None = None
+    qty: int | None = None
+    unit_price: float | None = None
+
+
 class ProfileFields(_Row):
     """What a customer read returns besides consents; empty unless its purpose is granted."""
 
@@ -159,3 +183,9 @@ class SessionContextRecord(ProfileFields):
     cart: list[CartRow] = Field(default_factory=list)
     similar: list[SimilarRow] = Field(default_factory=list)
     recommended: list[RecommendedRow] = Field(default_factory=list)
+    # other sessions of the person: [started_at, last_seen_at]
+    visits: list[tuple[int | None, int | None]] = Field(default_factory=list)
+    # orders, when the query sends them: [at, amount, purchased]
+    placed: list[tuple[int, float, bool | None]] = Field(default_factory=list)
+    replay: list[ReplayEventRow] = Field(default_factory=list)
+    replay_products: list[ReplayProductRow] = Field(default_factory=list)

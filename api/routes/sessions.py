@@ -33,11 +33,13 @@ async def session_context(request: Request) -> Response:
         zone(tz)  # 422 before any store work
     if at is not None and at.tzinfo is None:
         raise InvalidParameter("`at` needs a UTC offset, e.g. 2011-12-01T10:00:00Z")
-    now_ms = int((at.timestamp() if at is not None else time.time()) * 1000)
+    at_ms = int(at.timestamp() * 1000) if at is not None else None
+    now_ms = at_ms if at_ms is not None else int(time.time() * 1000)
     q: Queries = request.app.state.queries
     popular: Popular = request.app.state.popular
     rows = await store.aread(
-        q.session_context, {"session_id": session_id, "purpose": "personalization", "recs": 20}
+        q.session_context,
+        {"session_id": session_id, "purpose": "personalization", "recs": 20, "at": at_ms},
     )
     top = await popular.top(20)
     if not rows:
@@ -52,6 +54,7 @@ async def session_context(request: Request) -> Response:
         default_tz=settings.default_timezone,
         device=params.device,
         verbosity=params.verbosity,
+        replay=at_ms is not None,
     )
     if format == "text":
         return PlainTextResponse(context_text(ctx, max_tokens))

@@ -1,12 +1,17 @@
 """The chatbot context API over real HTTP (ASGI) against the real embedded store.
 
 Events go in through POST /v1/events, context comes out of GET /v1/sessions/{id}/context and
-GET /v1/customers/{id}; nothing is faked. `at=` pins the clock so time-derived facts (cart idle
-time, local time, promotions) are deterministic.
+GET /v1/customers/{id}; nothing is faked. `at=` evaluates the context as of that instant, which
+also pins the clock so time-derived facts (cart idle time, local time, promotions) are
+deterministic; the replay tests run on the bundled online-retail sample.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,11 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.prompt import count_tokens
 from api.settings import Settings
+from graph.queries import get_queries
+from graph.store import open_store
+from ingest.datasets import RETAIL_SAMPLE
+from ingest.run import ingest_file
+from privacy.subjects import retention
 from tests.helpers import Api, event_builder
 
 T0 = "2011-12-01T10:00:00Z"
@@ -418,3 +428,197 @@ def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
         h = {"Authorization": f"Bearer {secret}"}
         assert client.get("/v1/sessions/zz/context", headers=h).status_code == 404
         assert client.post("/v1/events", json={"events": [{}]}, headers=h).status_code == 403
+
+
+# -- first visit and replays (`at=`) ---------------------------------------------------------
+
+
+def test_first_visit_means_no_earlier_session(api: Api) -> None:
+    """A session that began while an earlier one was still going is not a first visit."""
+    api.load(
+        consent(CUST, True, "2011-11-01T00:00:00Z"),
+        consent(CUST, True, "2011-11-01T00:00:00Z", purpose="analytics"),
+        ev("page_view", "2011-12-01T09:00:00Z", session_id="s-a", url="/", **CUST),
+        ev("page_view", "2011-12-01T11:00:00Z", session_id="s-a", url="/", **CUST),
+        ev("page_view", "2011-12-01T10:00:00Z", session_id="s-b", url="/", **CUST),
+    )
+    first = api.context("s-a", at="2011-12-01T11:30:00Z")
+    later = api.context("s-b", at="2011-12-01T11:30:00Z")
+    assert [t["id"] for t in first["triggers"]] == ["first_visit"]
+    assert later["triggers"] == [] and later["customer"]["sessions"] == 2
+    assert [t["id"] for t in api.context("s-b")["triggers"]] == []
+
+
+def retail_rows(customer: str) -> list[dict[str, str]]:
+    with gzip.open(RETAIL_SAMPLE, "rt", encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["CustomerID"] == f"{customer}.0"]
+
+
+def test_first_visit_after_retention_on_real_data(_isolated_env: Path, tmp_path: Path) -> None:
+    """Customer 17850 of the sample after retention removed its sessions of 1 December: its
+    first remaining session is no first visit, its 30-odd earlier orders say so."""
+    rows = retail_rows("17850")
+    sample = tmp_path / "17850.csv"
+    with sample.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="ctx_retention", api_keys_file=tmp_path / "keys.json"
+    )
+    store = open_store(settings)
+    try:
+        ingest_file(store, sample, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
+        cut = retention(store, get_queries(), 1, as_of=ms("2010-12-02T12:00:00Z"))
+    finally:
+        store.close()
+    gone = {r["InvoiceNo"] for r in rows if r["InvoiceDate"] < "2010-12-01 12:00"}
+    assert cut.sessions == len(gone) == 10
+    key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
+    with TestClient(create_app(settings)) as client:
+        r = client.get(
+            "/v1/sessions/retail:536600/context", headers={"Authorization": f"Bearer {key}"}
+        )
+    ctx = r.json()
+    assert ctx["customer"]["orders"] == 34 and ctx["customer"]["sessions"] == 34 - cut.sessions
+    assert [t["id"] for t in ctx["triggers"]] == ["vip_offer"]
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+@pytest.fixture(scope="module")
+def retail(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The bundled online-retail sample (December 2010), loaded once for this module."""
+    tmp = tmp_path_factory.mktemp("retail")
+    settings = Settings(
+        data_dir=_isolated_env, graph_name="ctx_retail", api_keys_file=tmp / "keys.json"
+    )
+    store = open_store(settings)
+    try:
+        ingest_file(store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=tmp / "dl.jsonl")
+    finally:
+        store.close()
+    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, keys, settings)
+
+
+def as_of_csv(rows: list[dict[str, str]], at: str) -> tuple[int, float]:
+    """A customer's invoices up to `at` and their value, straight from the CSV rows (the
+    retailer's local time is UTC in December); each invoice is one order and one session."""
+    before = [r for r in rows if r["InvoiceDate"] <= at.replace("T", " ").removesuffix("Z")]
+    value = round(sum(int(r["Quantity"]) * float(r["UnitPrice"]) for r in before), 2)
+    return len({r["InvoiceNo"] for r in before}), value
+
+
+def test_replay_of_a_real_session_sees_only_its_past(retail: Api) -> None:
+    rows = retail_rows("17850")
+    # the sample's rows of this customer are plain purchases: each invoice is an order
+    assert not any(r["InvoiceNo"].startswith("C") for r in rows)
+    live = retail.context("retail:536365")
+    assert (live["customer"]["orders"], live["customer"]["lifetime_value"]) == (34, 5391.21)
+    assert live["customer"]["sessions"] == 34
+    # its first session: without `at` the profile is today's, so the VIP offer fires too
+    assert [t["id"] for t in live["triggers"]] == ["vip_offer", "first_visit"]
+    assert [t["id"] for t in retail.context("retail:536366")["triggers"]] == ["vip_offer"]
+
+    at = "2010-12-01T08:26:00Z"  # the invoice's own time
+    then = retail.context("retail:536365", at=at)
+    orders, value = as_of_csv(rows, at)
+    assert (orders, value) == (1, 139.12)
+    c = then["customer"]
+    assert (c["orders"], c["lifetime_value"], c["sessions"]) == (orders, value, orders)
+    assert c["first_seen"] == at and c["last_seen"] == at
+    assert [t["id"] for t in then["triggers"]] == ["first_visit"]  # not a VIP yet
+    assert then["personalized"] is True and then["as_of"] == at
+    assert then["recommendations"] == []  # popular products are today's ranking
+    assert all(x["at"] <= at for x in then["consents"])
+
+    at = "2010-12-01T09:30:00Z"
+    later = retail.context("retail:536366", at=at)
+    orders, value = as_of_csv(rows, at)
+    assert (orders, value) == (4, 443.38)
+    c = later["customer"]
+    assert (c["orders"], c["lifetime_value"], c["sessions"]) == (orders, value, orders)
+    assert c["last_seen"] == "2010-12-01T09:02:00Z"
+    assert later["triggers"] == []  # neither a VIP nor a first visit
+    text = retail.context("retail:536365", at=at, format="text", max_tokens=200)
+    assert "4 orders, lifetime value 443.38" in text and "VIP" not in text
+
+
+def test_replay_before_the_session_started_is_refused(retail: Api) -> None:
+    r = retail.client.get(
+        "/v1/sessions/retail:536366/context",
+        params={"at": "2010-12-01T08:27:00Z"},
+        headers=retail.h("chatbot:read"),
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"]["reason"] == "session_not_started"
+    assert "2010-12-01T08:28:00Z" in r.json()["detail"]["message"]
+
+
+def test_replay_inside_a_session_rebuilds_it_from_its_events(api: Api) -> None:
+    api.load(consent(CUST, True, "2011-11-01T00:00:00Z"), *browsing(CUST, "s-1"))
+    api.load(
+        ev(
+            "remove_from_cart",
+            "2011-12-01T09:40:00Z",
+            session_id="s-1",
+            product_id="p1",
+            qty=1,
+            unit_price=4.5,
+            currency="GBP",
+            **CUST,
+        ),
+    )
+    early = api.context("s-1", at="2011-12-01T09:02:30Z")
+    s = early["session"]
+    assert [(v["product_id"], v["views"]) for v in s["views"]] == [("p2", 1), ("p1", 1), ("p0", 1)]
+    assert s["views"][0]["dwell_ms"] == 3000 and s["views"][0]["last_at"] == "2011-12-01T09:02:00Z"
+    assert (s["events"], s["intent"], s["last_seen_at"]) == (3, "browse", "2011-12-01T09:02:00Z")
+    assert s["searches"] == [] and s["last_chat_intent"] is None
+    assert s["cart"]["items"] == 0 and s["cart"]["lines"] == []
+    mid = api.context("s-1", at="2011-12-01T09:31:30Z")["session"]
+    assert [q["text"] for q in mid["searches"]] == ["red lantern"] and mid["intent"] == "cart"
+    assert (mid["cart"]["items"], mid["cart"]["value"], mid["cart"]["idle_minutes"]) == (
+        2,
+        9.0,
+        0.5,
+    )
+    assert mid["last_chat_intent"] is None
+    chat = api.context("s-1", at="2011-12-01T09:35:00Z")["session"]
+    assert chat["last_chat_intent"] == "delivery_time" and chat["cart"]["items"] == 2
+    after = api.context("s-1", at="2011-12-01T09:45:00Z")["session"]
+    assert after["cart"]["items"] == 1 and after["events"] == 9
+    live = api.context("s-1")["session"]
+    assert after == {**live, "cart": {**live["cart"], "idle_minutes": 5.0, "abandoned": False}}
+
+
+def test_replay_uses_consents_and_loyalty_as_they_were(api: Api) -> None:
+    vip = {"customer_id": "c-vip"}
+    api.load(
+        consent(vip, True, "2011-01-01T00:00:00Z", purpose="analytics"),
+        consent(vip, True, "2011-06-01T00:00:00Z"),
+        ev("loyalty_updated", "2011-06-02T00:00:00Z", points=5000, tier="Gold", **vip),
+        ev("page_view", "2011-03-01T08:00:00Z", session_id="s-march", url="/", **vip),
+        ev("page_view", "2011-07-01T08:00:00Z", session_id="s-july", url="/", **vip),
+    )
+    march = api.context("s-march", at="2011-03-01T08:05:00Z")
+    assert march["personalized"] is False and march["customer"] is None  # consent came later
+    assert [c["purpose"] for c in march["consents"]] == ["analytics"]
+    july = api.context("s-july", at="2011-07-01T08:05:00Z")
+    assert july["personalized"] is True and july["customer"]["tier"] == "Gold"
+    assert [t["id"] for t in july["triggers"]] == ["vip_offer", "lapsed_customer"]
+    # the March session replayed in June: personalized, but the tier came after it
+    june = api.context("s-march", at="2011-06-01T12:00:00Z")
+    assert june["personalized"] is True
+    assert june["customer"]["tier"] is None and june["customer"]["points"] == 0
+    assert [t["id"] for t in june["triggers"]] == ["first_visit"]
+    # a withdrawal since applies to replays too, and the answer shows it
+    api.load(consent(vip, False, "2011-08-01T00:00:00Z"))
+    withdrawn = api.context("s-july", at="2011-07-01T08:05:00Z")
+    assert withdrawn["personalized"] is False and withdrawn["customer"] is None
+    decided = {c["purpose"]: (c["granted"], c["at"]) for c in withdrawn["consents"]}
+    assert decided["personalization"] == (False, "2011-08-01T00:00:00Z")
