@@ -195,6 +195,7 @@ class Event(Node):
     qty: int | None = None
     amount: float | None = None
     currency: str | None = None
+    query: str | None = None  # a search event's text (masked), read by context replays
     outlier: bool = False
     outlier_fields: list[str] | None = None  # see ingest/outliers.py
     outlier_rule: str | None = None

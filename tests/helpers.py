@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
+from api.server import HttpProtocol
 from api.settings import Settings
 from graph.catalog import QueryCatalog
 from graph.store import Store
@@ -87,3 +92,37 @@ def running_api(
     made = {h: create_key(settings.api_keys_file, name, list(s)) for h, (name, s) in keys.items()}
     with TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions) as c:
         yield Api(c, made, settings)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(
+    settings: Settings, *, log_level: str = "error", protocol: bool = True
+) -> Iterator[int]:
+    """The app under a real uvicorn on a free loopback port for the block, with `ckg serve`'s
+    HTTP protocol unless `protocol` is false; yields the port."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level=log_level,
+        http=HttpProtocol if protocol else "auto",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -34,11 +34,7 @@ def delete_suppression(
     return lift(store, request.app.state.queries, privacy, customer_id, actor=key.name)
 
 
-@router.get(
-    "/privacy/report",
-    response_model=RequestsReport,
-    responses={400: {"description": "The window ends before it starts (invalid_window)."}},
-)
+@router.get("/privacy/report", response_model=RequestsReport)
 def get_report(
     request: Request,
     store: StoreDep,

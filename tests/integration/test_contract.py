@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,14 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
-from api.server import HttpProtocol
 from api.settings import Settings
 from graph.model import check_id
+from tests.helpers import live_server
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -56,30 +53,16 @@ def live(
         api_max_events=50,
     )
     key = create_key(settings.api_keys_file, "contract", list(SCOPES))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, http=HttpProtocol, log_level="error"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    r = httpx.post(
-        f"{base}/v1/events",
-        json={"events": _events()},
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    yield base, key
-    server.should_exit = True
-    thread.join(10)
+    with live_server(settings) as port:
+        base = f"http://127.0.0.1:{port}"
+        r = httpx.post(
+            f"{base}/v1/events",
+            json={"events": _events()},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        yield base, key
 
 
 def test_schemathesis_finds_nothing(live: tuple[str, str], tmp_path: Path) -> None:

@@ -12,11 +12,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -24,10 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.settings import Settings
+from tests.helpers import live_server
 
 PAGES = ["/docs", "/redoc"]
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
@@ -40,21 +36,8 @@ def base(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         graph_name="docs_browser",
         api_keys_file=tmp_path_factory.mktemp("docs") / "keys.json",
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(settings, protocol=False) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _loaded(html: str) -> list[str]:

@@ -868,8 +868,9 @@ def test_requests_report(api: Api) -> None:
             == 403
         )
     backwards = {"from": window["to"], "to": window["from"]}
-    bad = api.client.get("/v1/privacy/report", params=backwards, headers=admin)
-    assert (bad.status_code, bad.json()["detail"]["reason"]) == (400, "invalid_window")
+    empty = api.client.get("/v1/privacy/report", params=backwards, headers=admin)
+    assert empty.status_code == 200  # a window that does not end after it starts holds nothing
+    assert all(empty.json()[k]["received"] == 0 for k in ("to_know", "to_delete"))
     for params in ({"from": "2000-01-01"}, {"from": "yesterday", "to": "2000-01-01"}):
         assert api.client.get("/v1/privacy/report", params=params, headers=admin).status_code == 422
 

@@ -5,48 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.auth import create_key
-from api.server import HttpProtocol
 from api.settings import Settings
+from tests.helpers import live_server
 
 
-@contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[int]:
+def serving(settings: Settings) -> contextlib.AbstractContextManager[int]:
     """The app under uvicorn with ckg's protocol on a free loopback port, for the block."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=free,
-            http=HttpProtocol,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield free
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return live_server(settings, log_level="warning")
 
 
 @pytest.fixture

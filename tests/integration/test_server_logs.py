@@ -4,35 +4,18 @@ config at level info, ckg's protocol): personal identifiers in request paths are
 from __future__ import annotations
 
 import http.client
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from api.app import create_app
-from api.server import HttpProtocol
 from api.settings import Settings
+from tests.helpers import live_server
 
 
 def _serve_and_request(settings: Settings, paths: list[str]) -> list[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
     # Config() installs uvicorn's logging config, whose handlers write to sys.stdout: capsys's
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=free, http=HttpProtocol, log_level="info"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
+    # capture of the block reads the access log as `ckg serve` writes it.
+    with live_server(settings, log_level="info") as free:
         conn = http.client.HTTPConnection("127.0.0.1", free, timeout=10)
         statuses = []
         for path in paths:
@@ -41,9 +24,6 @@ def _serve_and_request(settings: Settings, paths: list[str]) -> list[int]:
             r.read()
             statuses.append(r.status)
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     return statuses
 
 
