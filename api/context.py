@@ -47,6 +47,7 @@ from graph.records import (
 )
 from graph.store import Store
 from privacy.consent import ConsentRecord, in_force
+from privacy.times import iso
 
 DAY_MS = 86_400_000
 # ISO 3166 codes of countries wholly or mostly south of the equator: their seasons are flipped.
@@ -105,12 +106,6 @@ class SessionNotStarted(InvalidParameter):
     """A replay time before the session's first event: there was no session to speak of."""
 
     reason = "session_not_started"
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
 def zone(name: str) -> ZoneInfo:

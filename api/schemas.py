@@ -109,8 +109,12 @@ class HealthPublic(_Public):
 # --- events ------------------------------------------------------------------------------------
 
 
+# documented as objects; anything else is taken in and rejected as an item of its own
+EventItem = Annotated[Any, WithJsonSchema({"type": "object", "additionalProperties": True})]
+
+
 class EventBatchCreate(BaseModel):
-    events: list[dict[str, Any]] = Field(
+    events: list[EventItem] = Field(
         min_length=1, description="Events as in the JSONL format (see README, 'Events')."
     )
 

@@ -61,8 +61,11 @@ class Loader:
         record_outcomes: bool = False,
         grouping: Grouping | None = None,
         mark_outliers: bool = False,
+        privacy_key: bytes | None = None,
     ) -> None:
         self.store = store
+        # a long-lived caller (the API) reads the key once at start-up and passes it
+        self._privacy_key = privacy_key
         self.dead_letter = dead_letter
         self.batch_size = batch_size
         self.keep_text = keep_text
@@ -117,7 +120,7 @@ class Loader:
 
     def _policy(self) -> IngestPolicy:
         settings = ingest_settings(self.store.settings)
-        key = privacy_key(settings)
+        key = self._privacy_key if self._privacy_key is not None else privacy_key(settings)
         return IngestPolicy.read(
             self.store, self.q, key=key, analytics_default="analytics" in settings.consent_defaults
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.context import iso
 from api.deps import (
     AdminKey,
     AdminOrIngestKey,
@@ -20,6 +19,7 @@ from api.deps import (
 from api.schemas import ConsentHistoryPublic, ConsentPublic, ConsentStatePublic, ConsentUpdate
 from graph.queries import Queries
 from privacy.consents import change_consents, consent_history, consent_state
+from privacy.times import iso
 
 router = APIRouter(prefix="/v1/customers", tags=["consents"])
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, WithJsonSchema
 
-from api.deps import IngestKey, SettingsDep, StoreDep
+from api.deps import IngestKey, PrivacyKey, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge
-from api.schemas import EventBatchPublic, EventResultPublic
+from api.schemas import EventBatchCreate, EventBatchPublic, EventResultPublic
 from api.text import encodable
 from ingest.loader import Loader
 from ingest.report import DeadLetter, dead_letter_path
@@ -26,15 +25,7 @@ from ingest.sources import SourceRecord
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-# documented as objects; anything else is taken in and rejected as an item of its own
-EventItem = Annotated[Any, WithJsonSchema({"type": "object", "additionalProperties": True})]
 _JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
-
-
-class EventBatchCreate(BaseModel):
-    events: list[EventItem] = Field(
-        min_length=1, description="Events as in the JSONL format (see README, 'Events')."
-    )
 
 
 def _record(source: str, index: int, item: Any) -> SourceRecord:
@@ -68,6 +59,7 @@ def post_events(
     store: StoreDep,
     settings: SettingsDep,
     key: IngestKey,
+    privacy_key: PrivacyKey,
 ) -> EventBatchPublic:
     """Store a batch of events; idempotent by `event_id`."""
     if len(body.events) > settings.api_max_events:
@@ -79,7 +71,10 @@ def post_events(
     # the write must not interleave with another loader's
     lock: threading.Lock = request.app.state.ingest_lock
     with lock, store.exclusive(), DeadLetter(dead) as dl:
-        result = Loader(store, dl, batch_size=len(records), record_outcomes=True).load(records)
+        loader = Loader(
+            store, dl, batch_size=len(records), record_outcomes=True, privacy_key=privacy_key
+        )
+        result = loader.load(records)
     rec = result.reconciliation
     items = [
         EventResultPublic(
