@@ -37,6 +37,7 @@ __all__ = [
     "Customer",
     "EventBatchResult",
     "InvalidRequest",
+    "KeyInfo",
     "NotFoundError",
     "Recommendations",
     "SessionContext",
@@ -221,6 +222,13 @@ class ConsentState(Answer):
         return any(c.purpose == purpose and c.granted for c in self.consents)
 
 
+class KeyInfo(Answer):
+    """The key the client presents: its name and scopes."""
+
+    name: str
+    scopes: list[str] = []
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -330,7 +338,7 @@ class ContextOptions:
     max_tokens: int | None = None  # the text snippet's budget
     tz: str | None = None  # IANA zone for the temporal part
     device: str | None = None  # overrides the session's device
-    verbosity: str | None = None  # terse, normal or rich
+    verbosity: str | None = None  # full or concise
     at: datetime | None = None  # replay as of this instant (with a UTC offset)
 
 
@@ -378,6 +386,10 @@ def customer_call(customer_id: str, purpose: str) -> Call:
 
 def consents_call(customer_id: str) -> Call:
     return Call("GET", f"/v1/customers/{_id(customer_id)}/consents", model=ConsentState)
+
+
+def key_call() -> Call:
+    return Call("GET", "/v1/keys/self", model=KeyInfo)
 
 
 def update_consents_call(customer_id: str, decisions: Mapping[str, bool], source: str) -> Call:
@@ -504,6 +516,11 @@ class CkgClient:
         answer: ConsentState = self.send(update_consents_call(customer_id, decisions, source))
         return answer
 
+    def key(self) -> KeyInfo:
+        """What this client's key may do."""
+        answer: KeyInfo = self.send(key_call())
+        return answer
+
     def close(self) -> None:
         self._http.close()
 
@@ -600,6 +617,10 @@ class AsyncCkgClient:
     ) -> ConsentState:
         call = update_consents_call(customer_id, decisions, source)
         answer: ConsentState = await self.send(call)
+        return answer
+
+    async def key(self) -> KeyInfo:
+        answer: KeyInfo = await self.send(key_call())
         return answer
 
     async def aclose(self) -> None:

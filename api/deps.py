@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from api.auth import AmbiguousCredentials, ApiKey, KeyStore, Scope, security_requirement
+from api.auth import SCOPES, AmbiguousCredentials, ApiKey, KeyStore, Scope, security_requirement
 from api.schemas import DocumentedId
 from api.settings import Settings
 from graph.errors import StoreUnavailable
@@ -104,6 +104,7 @@ AdminKey = Annotated[ApiKey, Depends(KeyCheck("privacy:admin"))]
 ChatbotOrAnalystKey = Annotated[ApiKey, Depends(KeyCheck("chatbot:read", "analyst:read"))]
 ChatbotOrAdminKey = Annotated[ApiKey, Depends(KeyCheck("chatbot:read", "privacy:admin"))]
 AdminOrIngestKey = Annotated[ApiKey, Depends(KeyCheck("privacy:admin", "ingest:write"))]
+AnyKey = Annotated[ApiKey, Depends(KeyCheck(*SCOPES))]
 
 # Ids in paths follow the stored-id rule (graph.model.check_id): anything else is a 422.
 PathId = Annotated[DocumentedId, Path(min_length=1, max_length=256)]

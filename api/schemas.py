@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from api.auth import Scope
 from embeddings.serving import ReasonKind
 from graph.model import EntityId, Purpose
 from privacy.report import RequestsReport as RequestsReport
@@ -104,6 +105,16 @@ class ErrorPublic(_Public):
 class HealthPublic(_Public):
     status: str
     engine: str | None = None
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+class KeyPublic(_Public):
+    """The presented key's name and scopes: what a tool server offers on its behalf."""
+
+    name: str
+    scopes: list[Scope]
 
 
 # --- events ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 
-from api.cli import ingest, keys, models, privacy, queries, serve, store
+from api.cli import agents, ingest, keys, models, privacy, queries, serve, store
 from api.cli.common import ExitCode
 from graph.errors import CkgError, ConfigError, StoreAuthError, StoreUnavailable
 
@@ -73,6 +73,7 @@ COMMANDS: Commands = (
     ("recommend", models.recommend_cmd),
     ("segment", models.segment_cmd),
     ("serve", serve.serve_cmd),
+    ("mcp", agents.mcp_cmd),
 )
 GROUPS: tuple[tuple[str, str, Commands], ...] = (
     (

@@ -107,6 +107,7 @@ def test_answers_equal_the_rest_routes(live: Live) -> None:
             f"/v1/sessions/{SESSION}/recommendations", k=2
         )
         assert c.customer("cl-1").model_dump() == live.rest("/v1/customers/cl-1")
+        assert c.key() == ckg.KeyInfo(name="client", scopes=sorted(SCOPES))
 
 
 def test_events_are_idempotent_and_rejections_are_an_answer(live: Live) -> None:
@@ -215,6 +216,7 @@ COMPONENTS: dict[type[ckg.Answer], str] = {
     ckg.EventResult: "EventResultPublic",
     ckg.ConsentState: "ConsentStatePublic",
     ckg.ConsentDecision: "ConsentState",
+    ckg.KeyInfo: "KeyPublic",
 }
 
 
