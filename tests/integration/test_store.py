@@ -175,7 +175,11 @@ def test_async_read_decodes_like_the_client(
 def test_read_graph_keeps_labels_types_and_endpoints(
     store: Store, test_queries: QueryCatalog
 ) -> None:
-    chain = [{"id": "g0", "prev": None}, {"id": "g1", "prev": "g0"}, {"id": "g2", "prev": "g1"}]
+    chain: list[dict[str, Any]] = [
+        {"id": "g0", "prev": None},
+        {"id": "g1", "prev": "g0"},
+        {"id": "g2", "prev": "g1"},
+    ]
     store.write_rows(test_queries.get("test_create_chain"), chain)
     rows = store.read_graph(test_queries.get("test_chain_graph"))
     assert [r["start"] for r in rows] == ["g0", "g1"]
