@@ -27,7 +27,18 @@ from api import contract
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
-from api.routes import consents, customers, docs, events, health, privacy, recommendations, sessions
+from api.routes import (
+    analyst,
+    consents,
+    customers,
+    docs,
+    events,
+    explore,
+    health,
+    privacy,
+    recommendations,
+    sessions,
+)
 from api.rules import load_rules
 from api.settings import Settings, get_settings
 from graph.errors import (
@@ -61,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
-    for module in (sessions, health, events, customers, consents, recommendations, privacy, docs):
+    routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
+    for module in (*routers, docs, explore):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)
