@@ -72,9 +72,7 @@ def run_query(
     _check_params(query, body.params)
     try:
         rows = store.read_graph(query, body.params)
-    except ReadOnlyViolation:
-        raise
-    except ParameterRefused:
+    except (ReadOnlyViolation, ParameterRefused):
         raise
     except QueryError as exc:
         # the files are checked at start-up, so what the store refuses now is a value
