@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 LINT   := tests/tools/cypher-lint
+# /explore's drawing library: installed from npm (api/explore/package-lock.json) and copied into
+# the package's static files, which git ignores
+EXPLORE := api/explore
+EXPLORE_STATIC := api/static/explore
 PYTEST_ARGS ?=
 
 .PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets
@@ -20,7 +24,16 @@ $(LINT)/node_modules/.installed: $(LINT)/package.json $(LINT)/package-lock.json
 	npm ci --prefix $(LINT) --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(BIN)/.installed $(LINT)/node_modules/.installed
+$(EXPLORE)/node_modules/.installed: $(EXPLORE)/package.json $(EXPLORE)/package-lock.json
+	npm ci --prefix $(EXPLORE) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(EXPLORE_STATIC)/cytoscape.min.js: $(EXPLORE)/node_modules/.installed
+	mkdir -p $(EXPLORE_STATIC)
+	cp $(EXPLORE)/node_modules/cytoscape/dist/cytoscape.min.js \
+		$(EXPLORE)/node_modules/cytoscape/LICENSE $(EXPLORE_STATIC)/
+
+setup: $(BIN)/.installed $(LINT)/node_modules/.installed $(EXPLORE_STATIC)/cytoscape.min.js
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -74,4 +87,4 @@ docs-assets:
 
 clean:
 	-$(BIN)/ckg store stop
-	rm -rf $(VENV) $(LINT)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LINT)/node_modules $(EXPLORE)/node_modules $(EXPLORE_STATIC) .mypy_cache .ruff_cache .pytest_cache

@@ -28,10 +28,12 @@ from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
 from api.routes import (
+    analyst,
     consents,
     customers,
     docs,
     events,
+    explore,
     health,
     keys,
     privacy,
@@ -71,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
-    routers = (sessions, health, events, customers, consents, recommendations, privacy, keys, docs)
-    for module in routers:
+    routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
+    for module in (*routers, keys, docs, explore):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)

@@ -21,6 +21,8 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     StrictBool,
+    StrictFloat,
+    StringConstraints,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -408,3 +410,63 @@ class RecommendationsPublic(_Public):
     items: list[RecommendedProductPublic]
     consents: list[RecommendationConsentPublic]
     model: str | None = None
+
+
+# --- analyst queries ---------------------------------------------------------------------------
+
+# A parameter value: the scalars an analyst query compares with stored values.
+_AnalystText = Annotated[str, StringConstraints(strict=True, max_length=256)]
+_AnalystInt = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
+AnalystParamValue = Annotated[
+    _AnalystText | _AnalystInt | StrictFloat | StrictBool | None,
+    Field(description="A string (at most 256 characters), number, boolean or null."),
+]
+AnalystParamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+class AnalystQueryPublic(_Public):
+    name: str = Field(description="The file's name in cypher/analyst/, without `.cypher`.")
+    purpose: str
+    params: list[str] = Field(description="The parameters it needs, without the `$`.")
+
+
+class AnalystQueryListPublic(_Public):
+    queries: list[AnalystQueryPublic]
+
+
+class AnalystRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[AnalystParamName, AnalystParamValue] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Every parameter the query names, and no other.",
+    )
+
+
+class GraphNodePublic(_Public):
+    id: str = Field(description="Opaque; unique among the nodes and relationships of an answer.")
+    labels: list[str]
+    properties: dict[str, Any] = Field(description="Stored times as ISO 8601 UTC strings.")
+
+
+class GraphRelationshipPublic(_Public):
+    id: str
+    type: str
+    start: str | None = Field(description="The start node's id.")
+    end: str | None = Field(description="The end node's id.")
+    properties: dict[str, Any]
+
+
+class AnalystResultPublic(_Public):
+    query: str
+    columns: list[str]
+    rows: list[dict[str, Any]] = Field(
+        description='Column -> value; a node or relationship is `{"~kind", "~id", ...}` '
+        "with its properties, as in `nodes` and `relationships`."
+    )
+    truncated: bool = Field(description="True when rows beyond the limit were left off.")
+    nodes: list[GraphNodePublic] = Field(description="Every node in the rows, once.")
+    relationships: list[GraphRelationshipPublic] = Field(
+        description="Every relationship in the rows, once."
+    )

@@ -240,6 +240,14 @@ class QueryCatalog:
     def all(self) -> dict[str, Query]:
         return dict(self._all)
 
+    def in_area(self, area: str) -> dict[str, Query]:
+        """The queries whose files are in `cypher/<area>/`, by name."""
+        return {
+            n: q
+            for n, q in self._all.items()
+            if all(p.parent.name == area and p.parent.parent == self.root for p in q.paths.values())
+        }
+
     def describe(self) -> list[dict[str, Any]]:
         return [
             {

@@ -95,3 +95,7 @@ class SessionNotFound(NotFound):
 
 class ProductNotFound(NotFound):
     reason = "product_not_found"
+
+
+class AnalystQueryNotFound(NotFound):
+    reason = "analyst_query_not_found"

@@ -2,7 +2,8 @@
 
 Callers hand the store a `Query` from the catalog and a dict of parameters; they get back rows as
 plain Python values (nodes and relationships as property dicts), or pydantic models through
-`read_models`. Raw text is never accepted from outside `graph/`.
+`read_models`, or graph values tagged with their identity through `read_graph`. Raw text is
+never accepted from outside `graph/`.
 """
 
 from __future__ import annotations
@@ -111,9 +112,15 @@ class Store(ABC):
     # -- engine primitives -----------------------------------------------------------------
     @abstractmethod
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
+        self,
+        text: str,
+        params: Mapping[str, Any],
+        write: bool,
+        encoded: str | None = None,
+        tagged: bool = False,
     ) -> tuple[list[Row], dict[str, int]]:
-        """Run one statement; return rows and write counters. `encoded`: from `_encode`."""
+        """Run one statement; return rows and write counters. `encoded`: from `_encode`;
+        `tagged`: graph values as `read_graph` describes them, else as property dicts."""
 
     def _encode(self, params: Mapping[str, Any]) -> str | None:
         """The parameters in the engine's wire form, or None when it has none."""
@@ -145,6 +152,20 @@ class Store(ABC):
     def read(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         q = _read_query(query)
         rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
+        return rows
+
+    def read_graph(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """`read`, with graph values kept recognisable for a caller that draws them.
+
+        A node is `{"~kind": "node", "~id", "~labels", **properties}`, a relationship
+        `{"~kind": "relationship", "~id", "~type", "~start", "~end", **properties}` (`~start`
+        and `~end` are node `~id`s), a path `{"~kind": "path", "~nodes", "~relationships"}`.
+        An `~id` is an opaque string, the same for one element across the reads of one store
+        and unique among nodes and relationships together. The same shape on every engine;
+        property keys never start with `~` (graph/model.py)."""
+        q = _read_query(query)
+        text = q.text_for(self.engine)
+        rows, _ = self._run(text, self._params(q, params), write=False, tagged=True)
         return rows
 
     async def aread(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -370,6 +391,70 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _falkor_id(prefix: str, entity: Any) -> str:
+    """FalkorDB numbers nodes and edges separately: the prefix keeps the two apart. An edge's
+    endpoints arrive as node ids, or as nodes from older clients."""
+    return f"{prefix}{entity.id if isinstance(entity, FNode | FEdge) else entity}"
+
+
+def _tagged(value: Any) -> Any:
+    """A FalkorDB reply value in `Store.read_graph`'s shape."""
+    if isinstance(value, FNode):
+        props = {k: _tagged(v) for k, v in value.properties.items()}
+        labels = list(value.labels or [])
+        return {"~kind": "node", "~id": _falkor_id("n", value), "~labels": labels, **props}
+    if isinstance(value, FEdge):
+        return {
+            "~kind": "relationship",
+            "~id": _falkor_id("r", value),
+            "~type": value.relation,
+            "~start": _falkor_id("n", value.src_node),
+            "~end": _falkor_id("n", value.dest_node),
+            **{k: _tagged(v) for k, v in value.properties.items()},
+        }
+    if isinstance(value, FPath):
+        return {
+            "~kind": "path",
+            "~nodes": [_tagged(n) for n in value.nodes()],
+            "~relationships": [_tagged(e) for e in value.edges()],
+        }
+    if isinstance(value, list):
+        return [_tagged(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tagged(v) for k, v in value.items()}
+    return value
+
+
+def _neo4j_tagged(value: Any) -> Any:
+    """A Neo4j driver value in `Store.read_graph`'s shape (element ids are unique already)."""
+    from neo4j.graph import Node, Path, Relationship
+
+    if isinstance(value, Node):
+        props = {k: _neo4j_tagged(v) for k, v in value.items()}
+        return {"~kind": "node", "~id": value.element_id, "~labels": sorted(value.labels), **props}
+    if isinstance(value, Relationship):
+        start, end = value.start_node, value.end_node
+        return {
+            "~kind": "relationship",
+            "~id": value.element_id,
+            "~type": value.type,
+            "~start": start.element_id if start is not None else None,
+            "~end": end.element_id if end is not None else None,
+            **{k: _neo4j_tagged(v) for k, v in value.items()},
+        }
+    if isinstance(value, Path):
+        return {
+            "~kind": "path",
+            "~nodes": [_neo4j_tagged(n) for n in value.nodes],
+            "~relationships": [_neo4j_tagged(r) for r in value.relationships],
+        }
+    if isinstance(value, list | tuple):
+        return [_neo4j_tagged(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _neo4j_tagged(v) for k, v in value.items()}
+    return value
+
+
 # Write counters under one set of names (the engine's attribute -> ours).
 _COUNTERS = (
     "nodes_created",
@@ -526,7 +611,12 @@ class FalkorStore(Store):
         return params_header(params) if params else ""
 
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
+        self,
+        text: str,
+        params: Mapping[str, Any],
+        write: bool,
+        encoded: str | None = None,
+        tagged: bool = False,
     ) -> tuple[list[Row], dict[str, int]]:
         header = encoded if encoded is not None else self._encode(params)
         args = None if header is not None else dict(params)
@@ -537,7 +627,8 @@ class FalkorStore(Store):
         if res is None:  # a read of a graph that does not exist yet
             return [], {}
         names = [h[1] for h in (res.header or [])]
-        rows = [dict(zip(names, (_plain(v) for v in r), strict=True)) for r in res.result_set]
+        convert = _tagged if tagged else _plain
+        rows = [dict(zip(names, (convert(v) for v in r), strict=True)) for r in res.result_set]
         counters = {
             ours: int(getattr(res, attr, 0) or 0) for attr, ours in _FALKOR_COUNTERS.items()
         }
@@ -760,12 +851,22 @@ class Neo4jStore(Store):
         return QueryError(str(exc))
 
     def _run(
-        self, text: str, params: Mapping[str, Any], write: bool, encoded: str | None = None
+        self,
+        text: str,
+        params: Mapping[str, Any],
+        write: bool,
+        encoded: str | None = None,
+        tagged: bool = False,
     ) -> tuple[list[Row], dict[str, int]]:
         neo4j = self._neo4j
 
         def transform(result: Any) -> tuple[list[Row], dict[str, int]]:
-            rows = [record.data() for record in result]
+            if tagged:  # values(), not data(): data() turns nodes into bare property dicts
+                rows = [
+                    dict(zip(r.keys(), map(_neo4j_tagged, r.values()), strict=True)) for r in result
+                ]
+            else:
+                rows = [record.data() for record in result]
             c = result.consume().counters
             return rows, {ours: int(getattr(c, attr, 0)) for attr, ours in _NEO4J_COUNTERS.items()}
 

@@ -34,28 +34,80 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+FORMATS = ("table", "markdown", "json", "csv")
+
+
 def _cell(value: Any) -> str:
     return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as a person reads them: stored times (`at`, `since`, `*_at`, epoch ms) in ISO 8601
+    UTC. json and csv keep the raw values, which another program reads."""
+    from privacy.times import iso_times
+
+    return [iso_times(row) for row in rows]
+
+
+def _record_layout(cols: list[str], width: int) -> bool:
+    """A table whose headers alone do not fit reads worse than one block per row."""
+    return sum(len(c) + 3 for c in cols) + 1 > width
+
+
+def _print_table(cols: list[str], table_rows: list[list[Any]]) -> None:
+    """Cells fold onto more lines instead of being cut; headers are never shortened."""
+    console = Console()
+    cells = [["" if v is None else _cell(v) for v in r] for r in table_rows]
+    if _record_layout(cols, console.width):
+        for i, row in enumerate(cells):
+            record = Table(title=f"row {i + 1}", show_header=False, expand=False)
+            record.add_column(no_wrap=True, style="bold")
+            record.add_column(overflow="fold")
+            for col, value in zip(cols, row, strict=True):
+                record.add_row(col, value)
+            console.print(record)
+        return
+    table = Table(show_lines=False)
+    for col in cols:
+        table.add_column(col, overflow="fold", min_width=len(col), no_wrap=False)
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _markdown(cols: list[str], table_rows: list[list[Any]]) -> str:
+    """A GitHub-flavoured table: pipes escaped, line breaks as <br>, so every row is one line."""
+
+    def md(value: Any) -> str:
+        text = "" if value is None else _cell(value)
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+    lines = ["| " + " | ".join(md(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(md(v) for v in r) + " |" for r in table_rows]
+    return "\n".join(lines)
 
 
 def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     from graph.store import rows_to_table
 
-    cols, table_rows = rows_to_table(rows)
     if fmt == "json":
         for row in rows:
             typer.echo(json.dumps(row, default=str))
-    elif fmt == "csv":
+        return
+    if fmt == "csv":
+        cols, table_rows = rows_to_table(rows)
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         w.writerows([["" if v is None else _cell(v) for v in r] for r in table_rows])
-    else:
+        return
+    cols, table_rows = rows_to_table(_shown(rows))
+    if fmt == "markdown":
         if rows:
-            table = Table(*cols, show_lines=False)
-            for r in table_rows:
-                table.add_row(*[_cell(v) for v in r])
-            Console().print(table)
-        typer.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+            typer.echo(_markdown(cols, table_rows))
+        return
+    if rows:
+        _print_table(cols, table_rows)
+    typer.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
 
 
 def query_cmd(
@@ -66,7 +118,12 @@ def query_cmd(
         list[str] | None, typer.Option("--param", "-p", help="k=v (string) or k:=json.")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table, json (lines) or csv.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table or markdown (times as ISO 8601 UTC), json (lines) or csv (raw values).",
+        ),
     ] = "table",
 ) -> None:
     """Run a read-only named or analyst query and print its rows."""
@@ -74,8 +131,8 @@ def query_cmd(
     from graph.queries import get_queries
     from graph.store import open_store
 
-    if fmt not in ("table", "json", "csv"):
-        raise CkgError(f"--format must be table, json or csv, not {fmt!r}")
+    if fmt not in FORMATS:
+        raise CkgError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     path = Path(query)
     q = (
         load_query_file(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -210,3 +211,72 @@ def test_neo4j_store_commands_are_refused(neo4j_settings: Settings) -> None:
     assert neo4j_settings.neo4j_uri
     p = run("store", "start", env={"CKG_NEO4J_URI": neo4j_settings.neo4j_uri})
     assert_one_line_error(p, 2, "embedded store")
+
+
+def test_query_output_fits_80_columns(tmp_path: Path) -> None:
+    from graph.queries import get_queries
+    from graph.store import open_store
+
+    data = tmp_path / "data"
+    env = {"CKG_DATA_DIR": str(data), "COLUMNS": "80"}
+    seen = 1_322_727_200_000  # 2011-12-01T08:13:20Z
+    try:
+        with open_store(Settings(data_dir=data)) as store:
+            store.write_rows(
+                get_queries().upsert_customers,
+                [
+                    {
+                        "id": "customer-with-a-long-identifier-17850",
+                        "props": {"country": "United Kingdom|GB", "last_seen_at": seen},
+                    }
+                ],
+            )
+        wide = run(
+            "query", "customer_overview", "-p", "id=customer-with-a-long-identifier-17850", env=env
+        )
+        assert wide.returncode == 0, wide.stderr
+        lines = wide.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, wide.stdout
+        for header in (
+            "customer",
+            "country",
+            "segments",
+            "products_bought",
+            "lifetime_value",
+            "last_seen_at",
+        ):
+            assert any(header in line for line in lines), (header, wide.stdout)
+        assert "2011-12-01T08:13:20Z" in wide.stdout and str(seen) not in wide.stdout
+        assert "…" not in wide.stdout
+
+        own = tmp_path / "seen.cypher"
+        own.write_text(
+            "MATCH (c:Customer) RETURN c.id AS customer, c.last_seen_at AS last_seen_at, "
+            "c.country AS country"
+        )
+        narrow = run("query", str(own), env=env)
+        assert narrow.returncode == 0, narrow.stderr
+        head = next(line for line in narrow.stdout.splitlines() if "last_seen_at" in line)
+        assert "customer" in head and "country" in head  # one table, headers whole
+        assert "2011-12-01T08:13:20Z" in narrow.stdout and "…" not in narrow.stdout
+        assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+        # the id folds onto a second line instead of losing its end
+        first = [line.split("│")[1].strip() for line in narrow.stdout.splitlines() if "│" in line]
+        assert "".join(first) == "customer-with-a-long-identifier-17850", narrow.stdout
+
+        md = run("query", str(own), "--format", "markdown", env=env)
+        assert md.returncode == 0, md.stderr
+        table = md.stdout.strip().splitlines()
+        assert table[0] == "| customer | last_seen_at | country |"
+        assert re.fullmatch(r"\|(---\|){3}", table[1]), table[1]
+        cells = re.split(r"(?<!\\)\|", table[2])[1:-1]
+        assert [c.strip() for c in cells] == [
+            "customer-with-a-long-identifier-17850",
+            "2011-12-01T08:13:20Z",
+            "United Kingdom\\|GB",
+        ]
+
+        raw = run("query", str(own), "--format", "json", env=env)
+        assert json.loads(raw.stdout)["last_seen_at"] == seen  # machine formats keep raw values
+    finally:
+        run("store", "stop", env=env)

@@ -170,3 +170,35 @@ def test_async_read_decodes_like_the_client(
 
         for sync, asynchronous in asyncio.run(both()):
             assert asynchronous == sync
+
+
+def test_read_graph_keeps_labels_types_and_endpoints(
+    store: Store, test_queries: QueryCatalog
+) -> None:
+    chain: list[dict[str, Any]] = [
+        {"id": "g0", "prev": None},
+        {"id": "g1", "prev": "g0"},
+        {"id": "g2", "prev": "g1"},
+    ]
+    store.write_rows(test_queries.get("test_create_chain"), chain)
+    rows = store.read_graph(test_queries.get("test_chain_graph"))
+    assert [r["start"] for r in rows] == ["g0", "g1"]
+    ids: dict[str, str] = {}  # customer id -> element id, the same in every row
+    for row in rows:
+        a, r, b = row["a"], row["r"], row["b"]
+        for node in (a, b):
+            assert node["~kind"] == "node" and node["~labels"] == ["Customer"]
+            assert isinstance(node["~id"], str)
+            assert ids.setdefault(node["id"], node["~id"]) == node["~id"]
+        assert r["~kind"] == "relationship" and r["~type"] == "NEXT"
+        assert (r["~start"], r["~end"]) == (a["~id"], b["~id"])
+        assert row["pair"] == [a, b]
+        path = row["p"]
+        assert path["~kind"] == "path"
+        assert path["~nodes"] == [a, b] and path["~relationships"] == [r]
+    assert len(set(ids.values())) == 3
+    element_ids = [*ids.values(), *(row["r"]["~id"] for row in rows)]
+    assert len(set(element_ids)) == 5, "node and relationship ids must not collide"
+    # the plain read is unchanged: property dicts only
+    plain = store.read(test_queries.get("test_chain_graph"))
+    assert plain[0]["a"] == {"id": "g0"} and plain[0]["r"] == {}
