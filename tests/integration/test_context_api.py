@@ -312,7 +312,7 @@ def test_errors(api: Api) -> None:
     r = get("/v1/customers/nope", headers=h)
     assert (r.status_code, r.json()["detail"]["reason"]) == (404, "customer_not_found")
     api.load(*browsing(CUST, "s-1"))
-    for params in (
+    cases: tuple[dict[str, Any], ...] = (
         {"max_tokens": 3, "format": "text"},
         {"tz": "Mars/Olympus"},
         {"at": "2011-12-01T10:00:00"},
@@ -320,7 +320,8 @@ def test_errors(api: Api) -> None:
         {"format": "xml"},
         {"at": "yesterday"},
         {"verbosity": "loud"},
-    ):
+    )
+    for params in cases:
         r = get("/v1/sessions/s-1/context", params=params, headers=h)
         assert r.status_code == 422, (params, r.text)
         assert r.json()["detail"]["reason"] in ("invalid_request", "invalid_parameter")
