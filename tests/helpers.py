@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 import socket
 import threading
 import time
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
@@ -126,3 +129,32 @@ def live_server(
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def chromium() -> str:
+    """The browser the page tests drive; skipped without one, except in CI (CI=true)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("Chromium is required in CI (.ci/run installs the Debian package)")
+    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+
+
+def offline_chromium(user_data_dir: str) -> list[str]:
+    """Headless Chromium that resolves no host but loopback and makes no background requests:
+    whatever the network log shows is the page's own doing."""
+    return [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-features=AutofillServerCommunication",
+        f"--user-data-dir={user_data_dir}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ]

@@ -9,9 +9,7 @@ the operations show, and the browser's network log shows no request of the page'
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from tests.helpers import live_server
+from tests.helpers import live_server, offline_chromium
 
 PAGES = ["/docs", "/redoc"]
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
@@ -71,33 +69,13 @@ def test_unlisted_asset_is_not_found(base: str) -> None:
         assert r.json()["detail"]["reason"] == "route_not_found"
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is required in CI (.ci/run installs the Debian package)")
-    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-
-
 def _render(url: str) -> tuple[str, list[dict[str, Any]]]:
     """The page's DOM once its scripts ran, and the browser's requests (network log)."""
     with tempfile.TemporaryDirectory() as profile:
         netlog = Path(profile) / "netlog.json"
         command = [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-features=AutofillServerCommunication",
-            f"--user-data-dir={profile}/user",
+            *offline_chromium(f"{profile}/user"),
             "--virtual-time-budget=10000",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             f"--log-net-log={netlog}",
             "--dump-dom",
             url,

@@ -29,8 +29,7 @@ import pytest
 
 from api.auth import create_key
 from api.settings import Settings
-from tests.helpers import live_server
-from tests.integration.test_docs_browser import _chromium
+from tests.helpers import chromium, live_server, offline_chromium
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CUSTOMER = "cust-1"
@@ -85,17 +84,7 @@ class DevTools:
                 trampoline,
                 str(to_child),
                 str(from_child),
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-features=AutofillServerCommunication",
-                f"--user-data-dir={profile}",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                *offline_chromium(profile),
                 "--remote-debugging-pipe",
                 "about:blank",
             ],
@@ -194,7 +183,7 @@ class DevTools:
 
 @pytest.fixture
 def browser() -> Iterator[DevTools]:
-    _chromium()  # skip (or, in CI, fail) before anything starts
+    chromium()  # skip (or, in CI, fail) before anything starts
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         devtools = DevTools(profile)
         try:
