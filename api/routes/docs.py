@@ -97,15 +97,22 @@ async def redoc(request: Request) -> HTMLResponse:
 
 @router.get(ASSET_PREFIX + "/{name}")
 async def asset(name: str) -> Response:
-    """The vendored files are part of the release, so a browser may keep them for a day."""
-    if name not in ASSETS:
+    return asset_response(ASSETS, name)
+
+
+def asset_response(assets: dict[str, tuple[str, str]], name: str) -> Response:
+    """One of a page's files by its URL name. They are part of the release, so a browser may
+    keep them for a day; a file copied in from npm by `make setup` may be missing (404)."""
+    if name not in assets:
         raise HTTPException(404, f"no asset {name!r}")
-    path, media_type = ASSETS[name]
-    return Response(
-        _read(path), media_type=media_type, headers={"Cache-Control": "public, max-age=86400"}
-    )
+    path, media_type = assets[name]
+    body = _read(path)
+    if body is None:
+        raise HTTPException(404, f"asset {name!r} is not built; run `make setup`")
+    return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @cache
-def _read(path: str) -> bytes:
-    return (STATIC / path).read_bytes()
+def _read(path: str) -> bytes | None:
+    file = STATIC / path
+    return file.read_bytes() if file.is_file() else None

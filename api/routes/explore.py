@@ -9,14 +9,12 @@ api/static/explore/) come from the API itself, under the docs pages' policy: thi
 
 from __future__ import annotations
 
-from functools import cache
 from html import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.exceptions import HTTPException
 
-from api.routes.docs import POLICY, STATIC
+from api.routes.docs import POLICY, asset_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,16 +74,4 @@ async def explore(request: Request) -> HTMLResponse:
 
 @router.get(ASSET_PREFIX + "/{name}")
 async def asset(name: str) -> Response:
-    if name not in ASSETS:
-        raise HTTPException(404, f"no asset {name!r}")
-    path, media_type = ASSETS[name]
-    body = _read(path)
-    if body is None:  # the npm file is copied in by `make setup`
-        raise HTTPException(404, f"asset {name!r} is not built; run `make setup`")
-    return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
-
-
-@cache
-def _read(path: str) -> bytes | None:
-    file = STATIC / path
-    return file.read_bytes() if file.is_file() else None
+    return asset_response(ASSETS, name)
