@@ -27,6 +27,7 @@ from api import contract
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
+from api.metrics import RequestMetrics, StateCollector
 from api.routes import (
     analyst,
     consents,
@@ -36,6 +37,7 @@ from api.routes import (
     explore,
     health,
     keys,
+    metrics,
     privacy,
     recommendations,
     sessions,
@@ -74,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
     routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
-    for module in (*routers, keys, docs, explore):
+    for module in (*routers, keys, metrics, docs, explore):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(Exception)(_unexpected_error)
     app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)  # outermost: it times and labels every answer
     return app
 
 
@@ -113,6 +116,7 @@ def _start(app: FastAPI, s: Settings) -> None:
     app.state.privacy_key = privacy_key(s)
     app.state.ingest_lock = threading.Lock()
     app.state.store = _open_store(s)
+    app.state.metrics_state = StateCollector(app.state.store, app.state.queries)
     if app.state.store is not None:
         app.state.popular = Popular(
             app.state.store, app.state.queries, s.popular_window_days, s.popular_cache_s

@@ -21,7 +21,7 @@ from typing import Literal, get_args
 from api.settings import ApiKeyConfig
 from graph.errors import ClientError, ConfigError
 
-Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin"]
+Scope = Literal["chatbot:read", "ingest:write", "analyst:read", "privacy:admin", "metrics:read"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 KEY_PREFIX = "ckg_"
 

@@ -32,6 +32,7 @@ from embeddings.evaluate import (
 )
 from embeddings.projection import DAY_MS, Interactions, load_interactions
 from embeddings.recommender import BlendParams, GraphRecommender, recent_popularity
+from embeddings.serving import MODEL_KIND
 from embeddings.train import (
     EXACT_LIMIT,
     Embeddings,
@@ -46,7 +47,6 @@ from graph.errors import CkgError, QueryError
 from graph.queries import get_queries
 from graph.store import Store
 
-MODEL_KIND = "node2vec"
 Progress = Callable[[str], None]
 # (neighbour indexes, scores) per row, as `top_k_similar` returns them
 TopK = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]

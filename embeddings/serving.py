@@ -17,6 +17,9 @@ from graph.queries import get_queries
 from graph.store import Store
 from privacy.consent import in_force
 
+# the kind of model `ckg embed` trains and promotes (one promoted model per kind)
+MODEL_KIND = "node2vec"
+
 PURPOSE: Purpose = "personalization"
 
 

@@ -44,6 +44,7 @@ from graph.errors import (
     StoreAuthError,
     StoreUnavailable,
 )
+from graph.metrics import observed, took
 from graph.settings import Engine, StoreSettings, get_store_settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -151,7 +152,8 @@ class Store(ABC):
 
     def read(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         q = _read_query(query)
-        rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
+        with observed(q.name, "read"):
+            rows, _ = self._run(q.text_for(self.engine), self._params(q, params), write=False)
         return rows
 
     def read_graph(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -165,7 +167,8 @@ class Store(ABC):
         property keys never start with `~` (graph/model.py)."""
         q = _read_query(query)
         text = q.text_for(self.engine)
-        rows, _ = self._run(text, self._params(q, params), write=False, tagged=True)
+        with observed(q.name, "read"):
+            rows, _ = self._run(text, self._params(q, params), write=False, tagged=True)
         return rows
 
     async def aread(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -213,9 +216,10 @@ class Store(ABC):
     def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
         q = _check_query(prepared.query)
         started = time.perf_counter()
-        rows, counters = self._run(
-            q.text_for(self.engine), prepared.params, write=True, encoded=prepared.encoded
-        )
+        with observed(q.name, "write"):
+            rows, counters = self._run(
+                q.text_for(self.engine), prepared.params, write=True, encoded=prepared.encoded
+            )
         result = WriteResult(rows=1, batches=1, returned=rows)
         result.add(counters)
         if result.counters.get("indexes_added"):
@@ -240,7 +244,8 @@ class Store(ABC):
         started = time.perf_counter()
         for batch in chunks(rows, size):
             merged = {**(params or {}), "rows": batch}
-            returned, counters = self._run(text, self._params(q, merged), write=True)
+            with observed(q.name, "write"):
+                returned, counters = self._run(text, self._params(q, merged), write=True)
             result.rows += len(batch)
             result.batches += 1
             result.add(counters)
@@ -700,8 +705,11 @@ class FalkorStore(Store):
             return await super().aread(query, params)
         text = q.text_for(self.engine)
         for _ in range(_SCHEMA_ATTEMPTS):
+            started = time.perf_counter()
             try:
-                return await self._aread_once(header, text)
+                rows = await self._aread_once(header, text)
+                took(q.name, "read", time.perf_counter() - started)
+                return rows
             except SchemaVersionMismatchException as exc:  # refused before it ran: re-key
                 self._schema_version = int(exc.version)
             except (_NotPlain, _ConnectionBroken):

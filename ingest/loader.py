@@ -11,12 +11,14 @@ write and skipped as duplicates, and a batch is stored whole or not at all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from graph.queries import get_queries
 from graph.store import Store
+from ingest import metrics
 from ingest.adapters import Adapter, Grouping
 from ingest.events import ConsentChanged, Event
 from ingest.outliers import FIELDS as OUTLIER_FIELDS
@@ -62,8 +64,11 @@ class Loader:
         grouping: Grouping | None = None,
         mark_outliers: bool = False,
         privacy_key: bytes | None = None,
+        source: str = "file",
     ) -> None:
         self.store = store
+        # the metrics' `source` label: "file", "http", a stream's name
+        self.source = source
         # a long-lived caller (the API) reads the key once at start-up and passes it
         self._privacy_key = privacy_key
         self.dead_letter = dead_letter
@@ -83,6 +88,7 @@ class Loader:
         self, records: Iterable[SourceRecord], progress: Callable[[int], None] | None = None
     ) -> LoadResult:
         """Validate in a second thread while this one plans and writes (see `ReadAhead`)."""
+        started = time.perf_counter()
         ledger = Ledger(
             Reconciliation(), self.dead_letter, self._outcomes if self.record_outcomes else None
         )
@@ -98,7 +104,7 @@ class Loader:
         ahead = ReadAhead(validator.events(records), self.batch_size)
         ahead.start()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ckg-ingest-write")
-        pipe = Pipeline(self.store, self.q, writer)
+        pipe = Pipeline(self.store, self.q, writer, self.source)
         try:
             for batch in ahead:
                 if batch:
@@ -115,6 +121,7 @@ class Loader:
         if self.outliers is not None:
             result.outliers = self._mark_outliers(self.outliers)
         result.reconciliation.check()
+        metrics.count(self.source, result.reconciliation, time.perf_counter() - started)
         result.outcomes = self._outcomes
         return result
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from graph.queries import Queries
 from graph.store import PreparedWrite, Store, WriteResult
+from ingest import metrics
 
 
 @dataclass
@@ -36,8 +37,11 @@ class Pipeline:
     took turns. Writes run one at a time, in batch order.
     """
 
-    def __init__(self, store: Store, q: Queries, writer: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, store: Store, q: Queries, writer: ThreadPoolExecutor, source: str = "file"
+    ) -> None:
         self.store = store
+        self.source = source
         self.q = q
         self.writer = writer
         self.running: InFlight | None = None
@@ -69,6 +73,7 @@ class Pipeline:
         self.running = None
         self.batches += 1
         self.seconds += written.seconds
+        metrics.BATCH_SECONDS.labels(self.source).observe(written.seconds)
 
     def land_all(self) -> None:
         self.start_pending()

@@ -18,6 +18,7 @@ from typing import Literal
 from graph.errors import NotFound
 from graph.queries import Queries
 from graph.store import Store
+from privacy import metrics
 from privacy.errors import ErasedSubject
 from privacy.times import now_ms
 
@@ -81,6 +82,7 @@ def _record(
     entry: AuditEntry,
 ) -> None:
     done = now_ms()
+    metrics.count(action, outcome, (done - at) / 1000)
     store.write(
         q.audit_record,
         {

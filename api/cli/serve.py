@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 
 from api.cli.common import settings
+from api.metrics import MULTIPROC_ENV
 from graph.errors import ConfigError
 
 
@@ -22,15 +28,33 @@ def serve_cmd(
 
     settings()  # fail on bad settings before binding a port
     check_port(host, port)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http="api.server:HttpProtocol",
-        log_level="info",
-    )
+    with _metrics_dir(workers):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http="api.server:HttpProtocol",
+            log_level="info",
+        )
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """Several workers share their metrics through files in a fresh directory (Prometheus'
+    multiprocess mode; a directory left from an earlier run would add its counts in). The
+    workers are new interpreters and read it from the environment when they start."""
+    if workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="ckg-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def check_port(host: str, port: int) -> None:

@@ -72,7 +72,12 @@ def post_events(
     lock: threading.Lock = request.app.state.ingest_lock
     with lock, store.exclusive(), DeadLetter(dead) as dl:
         loader = Loader(
-            store, dl, batch_size=len(records), record_outcomes=True, privacy_key=privacy_key
+            store,
+            dl,
+            batch_size=len(records),
+            record_outcomes=True,
+            privacy_key=privacy_key,
+            source="http",
         )
         result = loader.load(records)
     rec = result.reconciliation

@@ -126,10 +126,15 @@ def test_every_error_is_documented_as_the_envelope(
                 continue
             schema = response["content"]["application/json"]["schema"]
             assert schema == ENVELOPE or ENVELOPE in schema.get("anyOf", []), (path, status)
-        if path.startswith("/v1/"):
+        if keyed(path):
             assert {"400", "401", "403", "500"} <= set(operation["responses"]), path
             takes_input = operation.get("parameters") or "requestBody" in operation
             assert ("422" in operation["responses"]) == bool(takes_input), path
+
+
+def keyed(path: str) -> bool:
+    """The routes that need a key: the API, and Prometheus' scrape target."""
+    return path.startswith("/v1/") or path == "/metrics"
 
 
 def test_security_schemes_replace_key_headers(client: tuple[TestClient, dict[str, str]]) -> None:
@@ -142,7 +147,7 @@ def test_security_schemes_replace_key_headers(client: tuple[TestClient, dict[str
             p["name"].lower() for p in operation.get("parameters", []) if p["in"] == "header"
         }
         assert headers.isdisjoint({"authorization", "x-api-key"}), (path, method)
-        assert ("security" in operation) == path.startswith("/v1/"), (path, method)
+        assert ("security" in operation) == keyed(path), (path, method)
         for requirement in operation.get("security", []):
             assert len(requirement) == 1 and set(requirement) <= set(schemes)
 

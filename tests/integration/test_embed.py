@@ -16,9 +16,10 @@ import scipy.sparse as sp
 from api.settings import Settings
 from embeddings import serving
 from embeddings.evaluate import top_k, user_item
-from embeddings.pipeline import MODEL_KIND, graph_scorer, run_embed
+from embeddings.pipeline import graph_scorer, run_embed
 from embeddings.projection import load_interactions
 from embeddings.recommender import REASONS, BlendParams
+from embeddings.serving import MODEL_KIND
 from embeddings.train import EmbedParams
 from graph.queries import get_queries
 from graph.store import Store, open_store
