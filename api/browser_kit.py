@@ -44,7 +44,8 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 _PARAMS_LINE = re.compile(r"^//\s*params\s*:\s*(.*)$")
-_HINT = re.compile(r"\(\s*in Neo4j Browser\s*:\s*(:param\s[^)]*?)\s*\)")
+# `(in Neo4j Browser: :param x => 1)`, or `(:param x => 1)` after the first: to the segment's end
+_HINT = re.compile(r"\((?:\s*in Neo4j Browser\s*:)?\s*(:param\s.*?)\s*\)\s*$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed stamp: the same catalog gives the same bytes
 
 

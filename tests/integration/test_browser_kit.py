@@ -40,7 +40,7 @@ from tests.integration.test_explore_browser import DevTools
 
 CYPHER = Path(str(files("cypher")))
 KIT = ("guide.html", "favorites.zip", "style.grass")
-HINT = re.compile(r"\(in Neo4j Browser: (:param [^)]*)\)")
+HINT = re.compile(r"\((?:in Neo4j Browser: )?(:param [^)]*)\)")
 
 
 @pytest.fixture(scope="module")
