@@ -198,13 +198,17 @@ def test_a_new_analyst_file_reaches_the_kit(tmp_path: Path) -> None:
     header = (
         "// purpose: products of a category bought since a time.\n// mode: read\n"
         "// params: $category — category id (in Neo4j Browser: :param category => 'c-1'), "
-        "$since — epoch ms\n"
+        "$since — epoch ms, included (:param since => 0); $limit — how many\n"
     )
     body = "MATCH (p:Product)-[:IN_CATEGORY]->(:Category {id: $category})\n"
     (root / "analyst" / "bought_since.cypher").write_text(
-        header + body + "WHERE p.id > toString($since)\nRETURN p.id AS product\n"
+        header + body + "WHERE p.id > toString($since)\nRETURN p.id AS product LIMIT $limit\n"
     )
-    neo4j_text = header + body + "WHERE p.id > toString($since) // neo4j\nRETURN p.id AS product"
+    neo4j_text = (
+        header
+        + body
+        + "WHERE p.id > toString($since) // neo4j\nRETURN p.id AS product LIMIT $limit"
+    )
     (root / "analyst" / "bought_since.neo4j.cypher").write_text(neo4j_text + "\n")
     catalog = QueryCatalog(root)
 
@@ -215,7 +219,8 @@ def test_a_new_analyst_file_reaches_the_kit(tmp_path: Path) -> None:
     new = slides["bought_since"]
     assert ("query", neo4j_text) in new["runnable"]
     assert ("param", ":param category => 'c-1'") in new["runnable"]
-    assert ("param", ":param since => null") in new["runnable"]
+    assert ("param", ":param since => 0") in new["runnable"]
+    assert ("param", ":param limit => null") in new["runnable"]  # no hint: null to replace
     assert sorted(n for n in slides if n) == sorted(analyst_files(root))
     archive = zipfile.ZipFile(io.BytesIO(browser_kit.build("favorites.zip", catalog)))
     assert archive.read(f"{browser_kit.FOLDER}/bought_since.cypher").decode() == (
