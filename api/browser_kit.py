@@ -69,9 +69,14 @@ class Entry:
 
 
 def entries(catalog: QueryCatalog) -> list[Entry]:
-    """The read-only analyst queries by name, the ones `/v1/analyst/queries` offers."""
+    """The read-only analyst queries by name, the ones `/v1/analyst/queries` offers, less any
+    with a FalkorDB variant only: Neo4j Browser could not run it."""
     found = [q for q in catalog.in_area(AREA).values() if q.is_read]
-    return [_entry(q) for q in sorted(found, key=lambda q: q.name)]
+    runnable = [q for q in found if ENGINE in q.texts or "*" in q.texts]
+    for q in found:
+        if q not in runnable:
+            logger.info("analyst query %s has no text for %s; left out of the kit", q.name, ENGINE)
+    return [_entry(q) for q in sorted(runnable, key=lambda q: q.name)]
 
 
 def _entry(query: Query) -> Entry:

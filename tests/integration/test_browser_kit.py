@@ -191,8 +191,9 @@ def test_the_model_slide_names_every_label_and_relationship_type(base: str) -> N
 
 
 def test_a_new_analyst_file_reaches_the_kit(tmp_path: Path) -> None:
-    """Generated from whatever files are there: an added query with two parameters and a Neo4j
-    variant gets its slide (the variant's text) and its favourite."""
+    """Generated from whatever files are there: an added query with three parameters and a
+    Neo4j variant gets its slide (the variant's text) and its favourite; a FalkorDB-only one
+    is left out."""
     root = tmp_path / "cypher"
     shutil.copytree(CYPHER, root, ignore=shutil.ignore_patterns("__pycache__"))
     header = (
@@ -210,6 +211,9 @@ def test_a_new_analyst_file_reaches_the_kit(tmp_path: Path) -> None:
         + "WHERE p.id > toString($since) // neo4j\nRETURN p.id AS product LIMIT $limit"
     )
     (root / "analyst" / "bought_since.neo4j.cypher").write_text(neo4j_text + "\n")
+    (root / "analyst" / "falkordb_only.falkordb.cypher").write_text(
+        "// purpose: a FalkorDB-only query.\n// mode: read\n// params: none\nRETURN 1 AS one\n"
+    )
     catalog = QueryCatalog(root)
 
     slides = {
@@ -222,6 +226,7 @@ def test_a_new_analyst_file_reaches_the_kit(tmp_path: Path) -> None:
     assert ("param", ":param since => 0") in new["runnable"]
     assert ("param", ":param limit => null") in new["runnable"]  # no hint: null to replace
     assert sorted(n for n in slides if n) == sorted(analyst_files(root))
+    assert "falkordb_only" not in slides  # Neo4j Browser could not run it
     archive = zipfile.ZipFile(io.BytesIO(browser_kit.build("favorites.zip", catalog)))
     assert archive.read(f"{browser_kit.FOLDER}/bought_since.cypher").decode() == (
         f"// bought_since\n{neo4j_text}\n"
