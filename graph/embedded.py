@@ -36,6 +36,7 @@ STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
 LOG_FILE = "server.log"
 CONF_FILE = "redis.conf"
+AOF_DIR = "appendonlydir"  # Redis's default `appenddirname`
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class EmbeddedServer:
                 return existing, False
             return self._start(detach), True
 
-    def _start(self, detach: bool) -> ServerInfo:
+    def _start(self, detach: bool, appendonly: bool = True) -> ServerInfo:
         server, module = _binaries()
         if self.port and not _port_free(self.host, self.port):
             raise ConfigError(f"port {self.port} on {self.host} is already in use")
@@ -216,7 +217,7 @@ class EmbeddedServer:
                         f'dir "{self.data_dir}"',
                         f'logfile "{self.data_dir / LOG_FILE}"',
                         "daemonize no",
-                        "appendonly yes",
+                        f"appendonly {'yes' if appendonly else 'no'}",
                         "appendfsync everysec",
                         "aof-use-rdb-preamble yes",
                         "auto-aof-rewrite-percentage 100",
@@ -245,6 +246,47 @@ class EmbeddedServer:
         self._wait_ready(info, proc)
         info = ServerInfo(**{**asdict(info), "startup_seconds": round(time.time() - started, 3)})
         self._write_state(info)
+        return info
+
+    def has_data(self) -> bool:
+        """Whether the directory holds a store's log (running or not)."""
+        log_dir = self.data_dir / AOF_DIR
+        return log_dir.is_dir() and any(log_dir.iterdir())
+
+    def start_from_snapshot(self) -> ServerInfo:
+        """Start on the directory's `dump.rdb`, with the log off (nothing written back)."""
+        with self._lock():
+            if self.status() is not None:
+                raise ConfigError(f"a store is running for {self.data_dir}")
+            return self._start(detach=True, appendonly=False)
+
+    def serve_snapshot(self, timeout_s: float = 600.0) -> ServerInfo:
+        """Serve the directory's `dump.rdb` as this directory's store, from now on on its log.
+
+        The log is what the store starts from, and a server with the log on ignores an RDB, so
+        the snapshot is loaded with the log off and the log switched on at runtime: Redis then
+        rewrites it from memory (its documented way from RDB to AOF)."""
+        info = self.start_from_snapshot()
+        r = self.client(info, timeout=None)
+        try:
+            r.config_set("appendonly", "yes")
+            deadline = time.monotonic() + timeout_s
+            while True:
+                p = r.info("persistence")
+                busy = p.get("aof_rewrite_in_progress") or p.get("aof_rewrite_scheduled")
+                if p.get("aof_enabled") and not busy:
+                    break
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(f"the log rewrite took over {timeout_s:.0f}s")
+                time.sleep(0.05)
+            if p.get("aof_last_bgrewrite_status") != "ok":
+                raise StoreUnavailable("the embedded store could not write its log")
+            r.config_rewrite()  # the configuration file says so too
+        except BaseException:
+            r.close()
+            self.stop()
+            raise
+        r.close()
         return info
 
     def _previous_port(self) -> int | None:

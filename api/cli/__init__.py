@@ -79,7 +79,13 @@ GROUPS: tuple[tuple[str, str, Commands], ...] = (
     (
         "store",
         "Run the embedded store (FalkorDB on loopback).",
-        (("start", store.store_start), ("stop", store.store_stop), ("status", store.store_status)),
+        (
+            ("start", store.store_start),
+            ("stop", store.store_stop),
+            ("status", store.store_status),
+            ("backup", store.store_backup),
+            ("restore", store.store_restore),
+        ),
     ),
     ("keys", "API keys with scopes.", (("create", keys.keys_create),)),
     (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,6 +12,7 @@ from api.cli.common import ExitCode, settings
 from graph.errors import ConfigError
 
 if TYPE_CHECKING:
+    from graph.backup import Manifest
     from graph.embedded import EmbeddedServer, ServerInfo
 
 
@@ -87,3 +89,29 @@ def store_status(
             f"embedded store running: pid {info.pid}, {report['address']}, data {info.data_dir}"
         )
         typer.echo(f"  {report['nodes']} nodes, {report['relationships']} relationships")
+
+
+BackupPath = Annotated[Path, typer.Argument(help="The backup file (.tar.gz).")]
+
+
+def store_backup(path: BackupPath) -> None:
+    """Write a consistent snapshot of the running embedded store (every graph) to PATH."""
+    from graph.backup import backup
+
+    manifest = backup(settings(), path)
+    _echo_manifest(f"backup written to {path}", manifest)
+
+
+def store_restore(path: BackupPath) -> None:
+    """Restore PATH into the configured data directory, which must hold no store yet; the
+    restored counts are checked against the backup's before this returns."""
+    from graph.backup import restore
+
+    manifest = restore(settings(), path)
+    _echo_manifest(f"restored {path} into {settings().data_dir}", manifest)
+
+
+def _echo_manifest(head: str, manifest: Manifest) -> None:
+    typer.echo(head)
+    for name, c in manifest.graphs.items():
+        typer.echo(f"  graph {name}: {c.nodes} nodes, {c.relationships} relationships")
