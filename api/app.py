@@ -30,6 +30,7 @@ from api.errors import PayloadTooLarge
 from api.metrics import RequestMetrics, StateCollector
 from api.routes import (
     analyst,
+    browser,
     consents,
     customers,
     docs,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
     routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
-    for module in (*routers, keys, metrics, docs, explore):
+    for module in (*routers, keys, metrics, docs, explore, browser):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 
-from api.cli import agents, ingest, keys, models, privacy, queries, serve, store
+from api.cli import agents, browser, ingest, keys, models, privacy, queries, serve, store
 from api.cli.common import ExitCode
 from graph.errors import CkgError, ConfigError, StoreAuthError, StoreUnavailable
 
@@ -88,6 +88,11 @@ GROUPS: tuple[tuple[str, str, Commands], ...] = (
         ),
     ),
     ("keys", "API keys with scopes.", (("create", keys.keys_create),)),
+    (
+        "browser",
+        "The Neo4j Browser kit: guide, favourites, style.",
+        (("export", browser.export_cmd),),
+    ),
     (
         "privacy",
         "Suppression list and privacy requests report.",

@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import pytest
 import yaml
@@ -168,3 +168,49 @@ def test_the_image_holds_every_package() -> None:
     top = {p.split(".")[0] for p in packages["packages"]}
     copied = set(re.findall(r"^COPY (\w+) \./\1$", DOCKERFILE, re.MULTILINE))
     assert top - copied == set()
+
+
+def post_connect_commands(setting: str) -> list[str]:
+    """Neo4j Browser's reading of `browser.post_connect_cmd`: `;`-separated commands (not
+    inside quotes), each run with a `:` in front."""
+    masked = re.sub(r"`[^`]*`|\"[^\"]*\"|'[^']*'", lambda m: m.group().replace(";", "\0"), setting)
+    return [c.strip().replace("\0", ";") for c in masked.split(";") if c.strip()]
+
+
+def served_get_paths() -> set[str]:
+    """The paths the app answers GET on, read off its routes (nothing is started)."""
+    from api.app import create_app
+    from api.contract import routes
+
+    return {r.path for r in routes(create_app()) if "GET" in (getattr(r, "methods", None) or ())}
+
+
+def test_neo4j_browser_loads_the_kit_from_routes_the_api_serves() -> None:
+    """On connecting, Neo4j Browser loads the style and plays the guide; both URLs must reach the
+    API from the analyst's browser (a published port of the API's), on a host Neo4j Browser is
+    allowed to fetch from, at the routes the app serves for them."""
+    config = compose({})
+    neo4j_env = config["services"][neo4j_service(config)]["environment"]
+    allowlist = neo4j_env["NEO4J_browser_remote__content__hostname__allowlist"]
+    allowed = {h.strip().rstrip("/") for h in str(allowlist).split(",")}
+    commands = post_connect_commands(neo4j_env["NEO4J_browser_post__connect__cmd"])
+    verbs: dict[str, SplitResult] = {}
+    for command in commands:
+        verb, _, target = command.partition(" ")
+        verbs[verb] = urlsplit(target.strip())
+    assert set(verbs) == {"style", "play"}, commands
+    expected = {"style": "/browser/style.grass", "play": "/browser/guide.html"}
+    api_ports = published(config["services"]["api"])
+    paths = served_get_paths()
+    for verb, url in verbs.items():
+        assert url.scheme == "http" and url.hostname is not None, (verb, url)
+        # hostIsAllowed: the hostname, or scheme and hostname, is on the list
+        assert url.hostname in allowed or f"http://{url.hostname}" in allowed, (url, allowed)
+        assert url.hostname in ("localhost", "127.0.0.1"), "the analyst's browser runs on the host"
+        assert api_ports.get(url.port or 80) == api_port(), (url, api_ports)
+        assert url.path == expected[verb] and url.path in paths, (verb, url.path)
+
+
+def test_the_post_connect_reading_splits_as_neo4j_browser_does() -> None:
+    assert post_connect_commands("style a; play b;") == ["style a", "play b"]
+    assert post_connect_commands("config {x: 'a;b'}; play c") == ["config {x: 'a;b'}", "play c"]
