@@ -7,11 +7,9 @@
 MATCH (c:Customer)-[x:PURCHASED]->(:Product)-[:IN_CATEGORY]->(k:Category)
 WHERE c.country IS NOT NULL AND x.count > 0
 WITH c.country AS country, k, sum(x.count) AS purchases, count(DISTINCT c) AS buyers
-WITH country, collect([k.id, k.name]) AS categories, collect(purchases) AS counts,
-  collect(buyers) AS buyer_counts, sum(purchases) AS total
-UNWIND range(0, size(categories) - 1) AS i
-RETURN country, categories[i][0] AS category, categories[i][1] AS name,
-  counts[i] AS purchases, buyer_counts[i] AS buyers,
-  round(10000.0 * counts[i] / total) / 10000.0 AS share
+WITH country, collect([k.id, k.name, purchases, buyers]) AS categories, sum(purchases) AS total
+UNWIND categories AS r
+RETURN country, r[0] AS category, r[1] AS name, r[2] AS purchases, r[3] AS buyers,
+  round(10000.0 * r[2] / total) / 10000.0 AS share
 ORDER BY country, purchases DESC, category
 LIMIT 1000

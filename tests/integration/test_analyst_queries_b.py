@@ -512,3 +512,37 @@ def test_the_api_runs_them_with_times_as_iso(api: Api) -> None:
     assert params["lapsed_high_value"] == ["before", "limit", "min_value"]
     assert params["consent_audit"] == params["erasure_log"] == ["since"]
     assert params["model_lineage"] == params["new_customers_by_week"] == []
+
+
+RUNS: dict[str, dict[str, Any]] = {
+    "consent_audit": {"since": 0},
+    "erasure_log": {"since": 0},
+    "model_lineage": {},
+    "searches_without_results": {"since": 0, "limit": 5},
+    "repeat_purchase_intervals": {},
+    "lapsed_high_value": {"before": ms("2011-01-01T00:00:00Z"), "min_value": 0.0, "limit": 3},
+    "new_customers_by_week": {},
+    "category_affinity_by_country": {},
+    "tier_movements": {"since": 0},
+}
+
+
+def test_each_runs_over_http_with_its_parameters(api: Api) -> None:
+    """Over the route: plain columns, no graph values, and rows where the data holds some."""
+    api.load(*events())
+    for name, params in RUNS.items():
+        r = api.client.post(
+            f"/v1/analyst/queries/{name}/run",
+            json={"params": params},
+            headers=api.h("analyst:read"),
+        )
+        assert r.status_code == 200, (name, r.text)
+        body = r.json()
+        assert body["nodes"] == [] and body["relationships"] == [] and not body["truncated"]
+        assert bool(body["rows"]) == (name not in ("erasure_log", "model_lineage")), name
+    lapsed = api.client.post(
+        "/v1/analyst/queries/lapsed_high_value/run",
+        json={"params": {"before": ms("2011-01-01T00:00:00Z"), "min_value": 0.0}},
+        headers=api.h("analyst:read"),
+    )
+    assert lapsed.status_code == 422 and "limit" in lapsed.json()["detail"]["message"]
