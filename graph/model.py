@@ -196,6 +196,8 @@ class Event(Node):
     amount: float | None = None
     currency: str | None = None
     query: str | None = None  # a search event's text (masked), read by context replays
+    results: int | None = None  # a search event's result count, when the source sent one
+    tier: str | None = None  # a loyalty event's tier: its history, where HAS_TIER is the latest
     outlier: bool = False
     outlier_fields: list[str] | None = None  # see ingest/outliers.py
     outlier_rule: str | None = None
@@ -231,6 +233,7 @@ class Order(Node):
     amount: float
     currency: str | None = None
     cancelled: bool = False
+    purchased: bool = False  # a purchase event named it (an order only returned stays false)
 
 
 class Segment(Node):

@@ -126,7 +126,7 @@ def all_query_keys() -> tuple[set[str], set[str], set[str]]:
 
 
 # Keys the queries use that property_keys() does not list yet: the ingest's bookkeeping on nodes
-# (`*_at` beside a latest-wins value, the session's counters, Order.purchased), a profile field
+# (`*_at` beside a latest-wins value, the session's counters), a profile field
 # the context queries read (`timezone`), and `$rows` keys (`fields`, the benchmark's `rels`).
 UNLISTED = {
     "cart_adds",
@@ -137,7 +137,6 @@ UNLISTED = {
     "name_at",
     "price_at",
     "profile_at",
-    "purchased",
     "purchases",
     "rels",
     "searches",
