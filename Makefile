@@ -10,7 +10,7 @@ EXPLORE := api/explore
 EXPLORE_STATIC := api/static/explore
 PYTEST_ARGS ?=
 
-.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets
+.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets rasa-venv
 
 all: test
 
@@ -33,7 +33,19 @@ $(EXPLORE_STATIC)/cytoscape.min.js: $(EXPLORE)/node_modules/.installed
 	cp $(EXPLORE)/node_modules/cytoscape/dist/cytoscape.min.js \
 		$(EXPLORE)/node_modules/cytoscape/LICENSE $(EXPLORE_STATIC)/
 
-setup: $(BIN)/.installed $(LINT)/node_modules/.installed $(EXPLORE_STATIC)/cytoscape.min.js
+# The Rasa example's action server has a venv of its own: rasa-sdk pins an older pydantic than
+# the API's (examples/rasa/requirements.lock); tests/integration/test_rasa_action.py runs it.
+RASA := examples/rasa
+RASA_BIN := $(RASA)/.venv/bin
+
+$(RASA_BIN)/.installed: $(RASA)/requirements.lock
+	@test -x $(RASA_BIN)/python || $(PYTHON) -m venv $(RASA)/.venv
+	$(RASA_BIN)/python -m pip install --quiet --disable-pip-version-check -r $(RASA)/requirements.lock
+	@touch $@
+
+rasa-venv: $(RASA_BIN)/.installed
+
+setup: $(BIN)/.installed $(LINT)/node_modules/.installed $(EXPLORE_STATIC)/cytoscape.min.js rasa-venv
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -87,4 +99,4 @@ docs-assets:
 
 clean:
 	-$(BIN)/ckg store stop
-	rm -rf $(VENV) $(LINT)/node_modules $(EXPLORE)/node_modules $(EXPLORE_STATIC) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RASA)/.venv $(LINT)/node_modules $(EXPLORE)/node_modules $(EXPLORE_STATIC) .mypy_cache .ruff_cache .pytest_cache

@@ -37,6 +37,7 @@ from api.routes import (
     events,
     explore,
     health,
+    integrations,
     keys,
     metrics,
     privacy,
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
     routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
-    for module in (*routers, keys, metrics, docs, explore, browser):
+    for module in (*routers, integrations, keys, metrics, docs, explore, browser):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)

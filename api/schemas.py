@@ -25,6 +25,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -470,3 +471,98 @@ class AnalystResultPublic(_Public):
     relationships: list[GraphRelationshipPublic] = Field(
         description="Every relationship in the rows, once."
     )
+
+
+# --- integrations: Dialogflow CX webhook -------------------------------------------------------
+
+# The subset of Dialogflow CX's WebhookRequest and WebhookResponse the webhook reads and writes,
+# in Dialogflow's camelCase; unknown fields of a request are kept and ignored (Dialogflow adds
+# undocumented ones).
+_Camel = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True)
+
+
+class DialogflowSessionParameters(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ckg_session_id: DocumentedId | None = Field(
+        default=None,
+        description="The ckg session this conversation is about; when absent, the last path "
+        "segment of `sessionInfo.session` (the Dialogflow session id) is taken as it.",
+    )
+
+
+class DialogflowSessionInfo(BaseModel):
+    model_config = _Camel
+
+    session: str | None = Field(
+        default=None,
+        description="projects/<p>/locations/<l>/agents/<a>[/environments/<e>]/sessions/<id>",
+    )
+    parameters: DialogflowSessionParameters = Field(default_factory=DialogflowSessionParameters)
+
+
+class DialogflowFulfillmentInfo(BaseModel):
+    model_config = _Camel
+
+    tag: str = Field(
+        default="",
+        description="`recommend`: offer products; `context`: the prompt snippet as the "
+        "message; anything else (`greet`): the top trigger, else a greeting.",
+    )
+
+
+class DialogflowWebhookRequest(BaseModel):
+    """What Dialogflow CX posts to a webhook (its WebhookRequest), as far as ckg reads it."""
+
+    model_config = _Camel
+
+    detect_intent_response_id: str | None = None
+    language_code: str | None = None
+    text: str | None = None
+    fulfillment_info: DialogflowFulfillmentInfo = Field(default_factory=DialogflowFulfillmentInfo)
+    session_info: DialogflowSessionInfo
+
+
+class DialogflowParametersPublic(_Public):
+    """Session parameters the webhook sets; a personal one is null (Dialogflow then removes
+    it from the session) whenever personalization consent is not in force."""
+
+    ckg_session_id: str
+    ckg_personalized: bool
+    ckg_tier: str | None = Field(description="Loyalty tier; null without consent.")
+    ckg_segments: list[str] | None = Field(description="Segment names; null without consent.")
+    ckg_cart_items: int
+    ckg_cart_value: float
+    ckg_cart_abandoned: bool
+    ckg_trigger_ids: list[str] = Field(description="Fired triggers, highest priority first.")
+    ckg_top_trigger: str | None = Field(description="What the top trigger says, if any.")
+
+
+class DialogflowSessionInfoPublic(_Public):
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    parameters: DialogflowParametersPublic
+
+
+class DialogflowTextPublic(_Public):
+    text: list[str]
+
+
+class DialogflowMessagePublic(_Public):
+    text: DialogflowTextPublic
+
+
+class DialogflowFulfillmentPublic(_Public):
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    messages: list[DialogflowMessagePublic]
+    merge_behavior: Literal["APPEND", "REPLACE"] = "APPEND"
+
+
+class DialogflowWebhookPublic(_Public):
+    """Dialogflow CX's WebhookResponse: what to say, and the session parameters to set."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    fulfillment_response: DialogflowFulfillmentPublic
+    session_info: DialogflowSessionInfoPublic

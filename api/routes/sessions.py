@@ -27,8 +27,18 @@ async def session_context(request: Request) -> Response:
     authorize(request, "chatbot:read")
     session_id = path_id(request, "session_id")
     params = query_model(request, ContextQuery)
+    ctx = await load_context(request, session_id, params)
+    if params.format == "text":
+        return PlainTextResponse(context_text(ctx, params.max_tokens))
+    # already a validated ContextPublic: serialise once instead of re-validating it
+    return Response(ctx.model_dump_json(), media_type="application/json")
+
+
+async def load_context(request: Request, session_id: str, params: ContextQuery) -> ContextPublic:
+    """The session's context as of now (or `params.at`): what this route answers, and what
+    the bot integrations (api.routes.integrations) turn into their platform's shape."""
     store, settings = store_of(request), request.app.state.settings
-    format, max_tokens, tz, at = params.format, params.max_tokens, params.tz, params.at
+    tz, at = params.tz, params.at
     if tz is not None:
         zone(tz)  # 422 before any store work
     if at is not None and at.tzinfo is None:
@@ -44,7 +54,7 @@ async def session_context(request: Request) -> Response:
     top = await popular.top(20)
     if not rows:
         raise SessionNotFound(f"no session {session_id!r}")
-    ctx = build_context(
+    return build_context(
         parse_record(SessionContextRecord, rows[0], q.session_context.name),
         rules=request.app.state.rules,
         purpose="personalization",
@@ -56,10 +66,6 @@ async def session_context(request: Request) -> Response:
         verbosity=params.verbosity,
         replay=at_ms is not None,
     )
-    if format == "text":
-        return PlainTextResponse(context_text(ctx, max_tokens))
-    # already a validated ContextPublic: serialise once instead of re-validating it
-    return Response(ctx.model_dump_json(), media_type="application/json")
 
 
 router.add_api_route(

@@ -151,3 +151,47 @@ def test_post_events_never_5xx(client: tuple[TestClient, dict[str, str]], body: 
     c, keys = client
     r = c.post("/v1/events", json=body, headers={"Authorization": f"Bearer {keys['all']}"})
     assert r.status_code < 500, (body, r.status_code, r.text)
+
+
+session_paths = ids.map(lambda i: f"projects/p/locations/global/agents/a/sessions/{i}")
+dialogflow_bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {
+            "sessionInfo": st.fixed_dictionaries(
+                {},
+                optional={
+                    "session": st.one_of(session_paths, json_values),
+                    "parameters": st.one_of(
+                        st.dictionaries(
+                            st.sampled_from(["ckg_session_id", "product"]),
+                            st.one_of(ids, json_values),
+                            max_size=2,
+                        ),
+                        json_values,
+                    ),
+                },
+            )
+        },
+        optional={
+            "fulfillmentInfo": st.one_of(
+                st.fixed_dictionaries(
+                    {"tag": st.one_of(st.sampled_from(["greet", "recommend", "context"]), ids)}
+                ),
+                json_values,
+            ),
+            "text": json_values,
+        },
+    ),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=FIXTURE)
+@given(body=dialogflow_bodies)
+def test_dialogflow_webhook_never_5xx(client: tuple[TestClient, dict[str, str]], body: Any) -> None:
+    c, keys = client
+    r = c.post("/v1/integrations/dialogflow-cx", json=body, headers={"X-API-Key": keys["all"]})
+    assert r.status_code < 500, (body, r.status_code, r.text)
+    assert r.status_code in (200, 404, 422), (body, r.status_code, r.text)
+    if r.status_code != 200:
+        assert "reason" in r.json()["detail"]

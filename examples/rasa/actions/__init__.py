@@ -1,0 +1,1 @@
+"""Custom actions for a Rasa assistant that reads ckg's session context."""
