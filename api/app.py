@@ -34,6 +34,7 @@ from api.routes import (
     docs,
     events,
     explore,
+    graphql,
     health,
     keys,
     privacy,
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
     routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
-    for module in (*routers, keys, docs, explore):
+    for module in (*routers, graphql, keys, docs, explore):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)
