@@ -10,15 +10,17 @@ contexts take a fixed number of store round trips, however many sessions there a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.settings import Settings
 from graph.queries import get_queries
-from tests.helpers import Api, event_builder
+from tests.helpers import Api, event_builder, running_api
 
 ev = event_builder("gq")
 DAY = "2011-12-01"
@@ -463,3 +465,69 @@ def test_sync_reads_leave_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPat
     data(api, ROUND_TRIP)
     data(api, '{ product(sku: "gq-p0") { sku similar { score } } }')
     assert threads and "loop" not in threads
+
+
+@pytest.fixture(scope="module")
+def fuzzed(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    keys = tmp_path_factory.mktemp("gql-fuzz") / "keys.json"
+    settings = Settings(data_dir=_isolated_env, graph_name="gql_fuzz", api_keys_file=keys)
+    with running_api(settings) as running:
+        load(running)
+        yield running
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+PIECES = st.sampled_from(
+    [
+        "{",
+        "}",
+        "(",
+        ")",
+        "customer(id: $id)",
+        'session(id: "gq-s1")',
+        "product(sku: $id)",
+        "context(at: $id, tz: $id)",
+        "recommendations(k: $k)",
+        "sessions(limit: $k)",
+        "similar(k: $k)",
+        "id profile { id orders }",
+        "reason personalized",
+        "...F",
+        "fragment F on Customer { id }",
+        "query ($id: String!, $k: Int!)",
+        "__schema { types { name } }",
+        "a: ",
+        "$",
+        '"',
+        "\\u0000",
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    query=st.one_of(st.lists(PIECES, max_size=12).map(" ".join), st.text(max_size=60)),
+    variables=st.one_of(
+        st.fixed_dictionaries({"id": st.text(max_size=30), "k": st.integers()}), JSON
+    ),
+)
+def test_no_input_answers_5xx(fuzzed: Api, query: str, variables: Any) -> None:
+    r = fuzzed.client.post(
+        "/v1/graphql",
+        json={"query": query, "variables": variables},
+        headers=fuzzed.h("chatbot:read"),
+    )
+    assert r.status_code < 500, r.text
+    body = r.json()
+    if r.status_code == 200:
+        assert all(e["extensions"]["reason"] != "internal_error" for e in body.get("errors", []))
+    else:
+        assert body["detail"]["reason"] == "invalid_graphql_request", body
