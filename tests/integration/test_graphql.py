@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
 from graph.queries import get_queries
-from tests.helpers import Api, event_builder, running_api
+from tests.helpers import Api, event_builder, live_server, running_api
 
 ev = event_builder("gq")
 DAY = "2011-12-01"
@@ -531,3 +532,40 @@ def test_no_input_answers_5xx(fuzzed: Api, query: str, variables: Any) -> None:
         assert all(e["extensions"]["reason"] != "internal_error" for e in body.get("errors", []))
     else:
         assert body["detail"]["reason"] == "invalid_graphql_request", body
+
+
+def test_store_outage_is_a_503_in_the_envelope(tmp_path: Path) -> None:
+    settings = Settings(
+        neo4j_uri="bolt://127.0.0.1:9",
+        neo4j_connect_timeout_s=0.5,
+        api_keys_file=tmp_path / "keys.json",
+    )
+    with running_api(settings, {"bot": ("bot", ["chatbot:read"])}) as down:
+        r = gql(down, '{ product(sku: "p") { sku } }', key="bot")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["detail"]["reason"] == "store_unavailable"
+
+
+README_QUERY = """query ($id: String!) {
+  customer(id: $id) {
+    personalized reason
+    profile { tier lifetimeValue orders segments { name } }
+    recommendations(k: 3) { product { sku name } score reason { text path { label type id } } }
+    sessions(limit: 2) { id lastSeenAt context { session { intent cart { items value } } } }
+  }
+}"""
+
+
+def test_the_readme_query_over_real_http(api_settings: Settings, api: Api) -> None:
+    """The README's example, sent as curl sends it, to the app under uvicorn."""
+    load(api)
+    with live_server(api_settings) as port:
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/graphql",
+            json={"query": README_QUERY, "variables": {"id": "gq-1"}},
+            headers=api.h("chatbot:read"),
+        )
+    assert r.status_code == 200, r.text
+    got = r.json()["data"]["customer"]
+    assert got["personalized"] and len(got["recommendations"]) == 3
+    assert [s["id"] for s in got["sessions"]] == ["gq-s3", "gq-s2"]
