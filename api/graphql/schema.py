@@ -10,7 +10,8 @@ the field null and a `forbidden` error.
 
 Store round trips: a customer is one profile read; its recommendations the reads of the REST
 route; its sessions one read, and the contexts of every session in the request one more
-(`ContextLoader`, batched per request). Sync store and serving calls run in the thread pool.
+(`GraphQLContext.contexts`, a DataLoader per request). Sync store and serving calls run in
+the thread pool.
 """
 
 from __future__ import annotations
