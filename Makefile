@@ -10,7 +10,8 @@ EXPLORE := api/explore
 EXPLORE_STATIC := api/static/explore
 PYTEST_ARGS ?=
 
-.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets rasa-venv
+.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets \
+	rasa-venv graphql-schema
 
 all: test
 
@@ -56,6 +57,10 @@ typecheck: $(BIN)/.installed
 
 test: setup lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# the GraphQL contract: the SDL of api/graphql/schema.py (tests/unit/test_graphql_schema.py)
+graphql-schema: $(BIN)/.installed
+	$(BIN)/python -m api.graphql
 
 store-start: $(BIN)/.installed
 	$(BIN)/ckg store start

@@ -36,6 +36,7 @@ from api.routes import (
     docs,
     events,
     explore,
+    graphql,
     health,
     integrations,
     keys,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # routes match in order: the chatbot's per-turn context route is looked at first
     routers = (sessions, health, events, customers, consents, recommendations, privacy, analyst)
-    for module in (*routers, integrations, keys, metrics, docs, explore, browser):
+    for module in (*routers, integrations, graphql, keys, metrics, docs, explore, browser):
         app.include_router(module.router)
     contract.install(app)
     app.exception_handler(CkgError)(_domain_error)

@@ -26,6 +26,8 @@ class Queries(QueryCatalog):
     raw_create: Query
     session_context: Query
     customer_profile: Query
+    customer_sessions: Query
+    session_contexts: Query
     recent_bestsellers: Query
     bench_session_ids: Query
     bare_erase: Query
@@ -79,6 +81,7 @@ class Queries(QueryCatalog):
     customer_purchased: Query
     recommend_for_session: Query
     similar_products: Query
+    product_card: Query
     popular_products: Query
     category_fallback: Query
     session_viewed: Query
