@@ -27,6 +27,7 @@ from api import contract
 from api.auth import AuthError, KeyStore, ScopeError
 from api.context import InvalidParameter, Popular
 from api.errors import PayloadTooLarge
+from api.logs import RequestId
 from api.metrics import RequestMetrics, StateCollector
 from api.routes import (
     analyst,
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(Exception)(_unexpected_error)
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestMetrics)  # outermost: it times and labels every answer
+    app.add_middleware(RequestMetrics)  # it times and labels every answer
+    app.add_middleware(RequestId)  # outermost: whatever is logged for a request carries its id
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator
@@ -41,6 +42,16 @@ class Settings(IngestSettings):
         default=1000, ge=1, le=100_000, description="Most events one POST /v1/events may carry."
     )
     api_max_body_bytes: int = Field(default=5_000_000, ge=1_000)
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text or as one JSON object each (time, level, logger, "
+        "message, request_id, exception).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="The lowest level logged: `ckg serve` logs from `info` unless set; other "
+        "commands (whose report is their output) from `warning` unless set.",
+    )
 
     # Chatbot context
     context_rules_file: Path | None = Field(

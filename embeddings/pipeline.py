@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,8 @@ from graph.catalog import Query
 from graph.errors import CkgError, QueryError
 from graph.queries import get_queries
 from graph.store import Store
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 # (neighbour indexes, scores) per row, as `top_k_similar` returns them
@@ -313,6 +316,7 @@ def _publish(
     written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
     store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
     store.checkpoint()
+    logger.info("model %s promoted: %s", mid, ", ".join(f"{k} {v:g}" for k, v in written.items()))
     return written
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from embeddings.projection import DAY_MS, Interactions, load_interactions
 from graph.errors import CkgError
 from graph.queries import get_queries
 from graph.store import Store
+
+logger = logging.getLogger(__name__)
 
 RFM_NAMES = (
     "Champions",
@@ -289,6 +292,13 @@ def write_segmentation(
             )
         ),
         {"model": model},
+    )
+    logger.info(
+        "segmentation %s (%s): %d customers in %d segments",
+        model,
+        seg.kind,
+        len(seg.customers),
+        len(seg.names),
     )
 
 

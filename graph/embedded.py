@@ -18,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import secrets
 import signal
@@ -31,6 +32,8 @@ from pathlib import Path
 import redis
 
 from graph.errors import ConfigError, StoreUnavailable
+
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -246,6 +249,14 @@ class EmbeddedServer:
         self._wait_ready(info, proc)
         info = ServerInfo(**{**asdict(info), "startup_seconds": round(time.time() - started, 3)})
         self._write_state(info)
+        logger.info(
+            "embedded store started: pid %d on %s:%d, data in %s (%.2f s)",
+            info.pid,
+            info.host,
+            info.port,
+            self.data_dir,
+            info.startup_seconds,
+        )
         return info
 
     def has_data(self) -> bool:
@@ -374,6 +385,7 @@ class EmbeddedServer:
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(info.pid, os.WNOHANG)
             self._clear_state()
+            logger.info("embedded store stopped: pid %d, data in %s", info.pid, self.data_dir)
             return True
 
     def _clear_state(self) -> None:

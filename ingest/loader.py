@@ -11,6 +11,7 @@ write and skipped as duplicates, and a batch is stored whole or not at all.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,8 @@ from ingest.validate import Item, ReadAhead, Validator
 from ingest.write import Pipeline
 from privacy.policy import BEHAVIOURAL, IngestPolicy, owner_keys
 from privacy.tokens import privacy_key
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LoadResult", "Loader", "Outcome"]
 
@@ -121,7 +124,9 @@ class Loader:
         if self.outliers is not None:
             result.outliers = self._mark_outliers(self.outliers)
         result.reconciliation.check()
-        metrics.count(self.source, result.reconciliation, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.count(self.source, result.reconciliation, took)
+        _log_run(self.source, result.reconciliation, took)
         result.outcomes = self._outcomes
         return result
 
@@ -226,3 +231,17 @@ class Loader:
                 batch_size=self.batch_size,
             )
         return len(rows)
+
+
+def _log_run(source: str, rec: Reconciliation, seconds: float) -> None:
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(rec.by_reason.items()))
+    logger.info(
+        "ingested %d records from %s in %.2f s: %d accepted, %d duplicates, %d rejected%s",
+        rec.input,
+        source,
+        seconds,
+        rec.accepted,
+        rec.duplicates,
+        rec.rejected,
+        f" ({reasons})" if reasons else "",
+    )

@@ -83,6 +83,10 @@ def _record(
 ) -> None:
     done = now_ms()
     metrics.count(action, outcome, (done - at) / 1000)
+    # the subject by its keyed hash only, as in the audit trail itself
+    logger.info(
+        "%s request by %s for subject %s: %s in %d ms", action, actor, subject, outcome, done - at
+    )
     store.write(
         q.audit_record,
         {

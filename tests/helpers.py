@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import socket
@@ -16,9 +17,11 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from uvicorn.config import LOGGING_CONFIG
 
 from api.app import create_app
 from api.auth import SCOPES, create_key
+from api.logs import LogFormat, log_config
 from api.server import HttpProtocol
 from api.settings import Settings
 from graph.catalog import QueryCatalog
@@ -105,30 +108,58 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(
-    settings: Settings, *, log_level: str = "error", protocol: bool = True
+    settings: Settings,
+    *,
+    log_level: str = "error",
+    protocol: bool = True,
+    log_format: LogFormat | None = None,
 ) -> Iterator[int]:
     """The app under a real uvicorn on a free loopback port for the block, with `ckg serve`'s
-    HTTP protocol unless `protocol` is false; yields the port."""
+    HTTP protocol unless `protocol` is false; yields the port. With `log_format`, logging is
+    set up as `ckg serve` sets it up, and put back afterwards."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level=log_level,
-        http=HttpProtocol if protocol else "auto",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    with restored_logging():
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level=log_level,
+            http=HttpProtocol if protocol else "auto",
+            log_config=log_config(log_format, log_level) if log_format else LOGGING_CONFIG,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        try:
+            yield port
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+@contextmanager
+def restored_logging() -> Iterator[None]:
+    """The handlers, levels and propagation of the root and uvicorn loggers as they were: a
+    logging configuration applied in the block must not outlive it (pytest's own capture
+    handlers hang on the root)."""
+    saved = [
+        (lg, list(lg.handlers), lg.level, lg.propagate, lg.disabled)
+        for lg in (logging.getLogger(n) for n in _LOGGERS)
+    ]
     try:
-        yield port
+        yield
     finally:
-        server.should_exit = True
-        thread.join(10)
+        for lg, handlers, level, propagate, disabled in saved:
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate, lg.disabled = propagate, disabled
 
 
 def chromium() -> str:

@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from api.cli import agents, browser, ingest, keys, models, privacy, queries, serve, store
-from api.cli.common import ExitCode
+from api.cli.common import ExitCode, settings
 from graph.errors import CkgError, ConfigError, StoreAuthError, StoreUnavailable
 
 P = ParamSpec("P")
@@ -118,4 +118,17 @@ _build()
 
 
 def main() -> None:
+    _configure_logging()
     app()
+
+
+def _configure_logging() -> None:
+    """Commands log to stderr in the configured format, warnings and worse unless a level is
+    set (their report is their output); `ckg serve` hands uvicorn its own configuration."""
+    from api.logs import configure
+
+    try:
+        s = settings()
+    except ValidationError:
+        return  # the command itself reports the bad setting, with its exit code
+    configure(s.log_format, s.log_level if "log_level" in s.model_fields_set else "warning")

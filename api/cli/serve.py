@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import settings
+from api.logs import log_config
 from api.metrics import MULTIPROC_ENV
 from graph.errors import ConfigError
 
@@ -26,7 +27,7 @@ def serve_cmd(
     """Serve the HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
-    settings()  # fail on bad settings before binding a port
+    s = settings()  # fail on bad settings before binding a port
     check_port(host, port)
     with _metrics_dir(workers):
         uvicorn.run(
@@ -36,7 +37,8 @@ def serve_cmd(
             port=port,
             workers=workers,
             http="api.server:HttpProtocol",
-            log_level="info",
+            log_config=log_config(s.log_format, s.log_level),
+            log_level=s.log_level,
         )
 
 

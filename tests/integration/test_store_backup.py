@@ -179,9 +179,16 @@ def test_the_cli_backs_up_and_restores(tmp_path: Path, test_queries: QueryCatalo
     a, b = tmp_path / "a" / "data", tmp_path / "b" / "data"
     try:
         _loaded(Settings(data_dir=a), tmp_path).close()
-        made = run("store", "backup", str(tmp_path / "cli.tar.gz"), env={"CKG_DATA_DIR": str(a)})
+        logged = {"CKG_LOG_FORMAT": "json", "CKG_LOG_LEVEL": "info"}
+        made = run(
+            "store", "backup", str(tmp_path / "cli.tar.gz"), env={"CKG_DATA_DIR": str(a), **logged}
+        )
         assert made.returncode == 0, made.stderr
         assert "graph ckg:" in made.stdout
+        records = [json.loads(line) for line in made.stderr.splitlines()]
+        assert any(
+            r["logger"] == "graph.backup" and r["message"].startswith("backup of ") for r in records
+        ), made.stderr
         manifest = json.loads(read_manifest(tmp_path / "cli.tar.gz").to_json())
         done = run("store", "restore", str(tmp_path / "cli.tar.gz"), env={"CKG_DATA_DIR": str(b)})
         assert done.returncode == 0, done.stderr

@@ -7,7 +7,10 @@ whatever the test hands it, so no engine is needed.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from api.app import ANSWERS, answer_for, create_app
 from api.auth import AuthError, ScopeError, create_key
 from api.context import InvalidParameter
 from api.errors import PayloadTooLarge
+from api.logs import JsonFormatter, RequestIdFilter
 from api.settings import Settings
 from graph.errors import (
     CkgError,
@@ -31,6 +35,7 @@ from graph.errors import (
     StoreAuthError,
     StoreUnavailable,
 )
+from privacy.masking import MaskingFilter
 from privacy.subjects import ErasureIncomplete
 
 ENGINE_TEXT = "Neo.ClientError.Statement.SyntaxError at bolt://10.1.2.3:7687"
@@ -177,3 +182,32 @@ def test_an_error_class_without_an_entry_is_a_fault() -> None:
     assert Unforeseen not in ANSWERS
     answer = answer_for(Unforeseen("engine text"))
     assert (answer.status, answer.reason) == (500, "internal_error")
+
+
+def test_a_fault_is_logged_under_the_request_id_the_answer_carries(
+    app_with_fake: tuple[TestClient, FakeStore, dict[str, str]],
+) -> None:
+    client, store, h = app_with_fake
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(MaskingFilter())
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("api.app")
+    logger.addHandler(handler)
+    try:
+        store.error = QueryError("no index for jane@example.com")
+        given = client.get("/v1/customers/c-1", headers={**h, "X-Request-ID": "turn-42"})
+        fresh = client.get("/v1/customers/c-1", headers={**h, "X-Request-ID": "not sane!"})
+    finally:
+        logger.removeHandler(handler)
+    assert (given.status_code, given.headers["x-request-id"]) == (500, "turn-42")
+    assert fresh.status_code == 500
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh.headers["x-request-id"])
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["request_id"] == "turn-42"
+    assert second["request_id"] == fresh.headers["x-request-id"]
+    assert "QueryError: no index for <email>" in first["exception"]
+    assert "jane@" not in out.getvalue()
+    ok = client.get("/healthz")
+    assert ok.headers["x-request-id"] not in (given.headers["x-request-id"], second["request_id"])
