@@ -310,11 +310,12 @@ def _publish(
 ) -> dict[str, float]:
     """Write the promoted model's results to the serving graph, then mark it promoted."""
     q = get_queries()
-    progress("writing vectors, SIMILAR edges and popularity back")
-    written = write_back(store, inter, emb, mid, similar_k, progress)
-    progress("writing each customer's recommendations")
-    written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
-    store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
+    with store.exclusive():  # no erasure or load interleaves with the write-back
+        progress("writing vectors, SIMILAR edges and popularity back")
+        written = write_back(store, inter, emb, mid, similar_k, progress)
+        progress("writing each customer's recommendations")
+        written.update(write_recommendations(store, inter, emb, blend, mid, recommend_k))
+        store.write(q.promote_model, {"id": mid, "kind": MODEL_KIND})
     store.checkpoint()
     logger.info("model %s promoted: %s", mid, ", ".join(f"{k} {v:g}" for k, v in written.items()))
     return written

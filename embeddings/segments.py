@@ -336,6 +336,29 @@ def run_segments(
     x = rfm(inter, money)
     model = f"segments-{seed}-{inter.n_events}-{int(inter.at.max())}"
     say("RFM")
+    results = {"rfm": rfm_segments(x)}
+    say("behavioural clusters (MiniBatchKMeans, k by silhouette)")
+    results["cluster"] = clusters(x, vectors, seed)
+    say("co-purchase communities (Louvain)")
+    results["community"] = communities(inter, x.customers, seed, product_names=inter.names)
+    report: dict[str, Any] = {"model": model, "embedded_customers": len(vectors)}
+    say("writing RFM scores and segments")
+    with store.exclusive():  # no erasure or load interleaves with the write-back
+        _write_rfm(store, x)
+        for kind, seg in results.items():
+            write_segmentation(store, seg, model, profile(seg, x))
+            report[kind] = seg.sizes()
+    cl = results["cluster"].extra
+    report["cluster_k"] = cl["k"]
+    report["silhouette"] = {str(k): round(v, 4) for k, v in cl["silhouette"].items()}
+    if report_dir is not None:
+        say("plotting")
+        report["plots"] = [str(p) for p in plot_report(report_dir, results, x, inter)]
+    store.checkpoint()
+    return report
+
+
+def _write_rfm(store: Store, x: RFM) -> None:
     store.write_rows(
         get_queries().set_customer_rfm,
         (
@@ -345,25 +368,6 @@ def run_segments(
             )
         ),
     )
-    results = {"rfm": rfm_segments(x)}
-    say("behavioural clusters (MiniBatchKMeans, k by silhouette)")
-    results["cluster"] = clusters(x, vectors, seed)
-    say("co-purchase communities (Louvain)")
-    results["community"] = communities(inter, x.customers, seed, product_names=inter.names)
-    report: dict[str, Any] = {"model": model, "embedded_customers": len(vectors)}
-    for kind, seg in results.items():
-        say(f"writing {kind} segments")
-        profs = profile(seg, x)
-        write_segmentation(store, seg, model, profs)
-        report[kind] = seg.sizes()
-    cl = results["cluster"].extra
-    report["cluster_k"] = cl["k"]
-    report["silhouette"] = {str(k): round(v, 4) for k, v in cl["silhouette"].items()}
-    if report_dir is not None:
-        say("plotting")
-        report["plots"] = [str(p) for p in plot_report(report_dir, results, x, inter)]
-    store.checkpoint()
-    return report
 
 
 def plot_report(

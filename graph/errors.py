@@ -54,6 +54,13 @@ class StoreAuthError(Unavailable):
     reason = "store_auth_failed"
 
 
+class LeaseLost(CkgError):
+    """The writer lease expired while its holder still wrote (the process stalled past its
+    time to live): another writer may have run alongside, so the work must be checked."""
+
+    reason = "writer_lease_lost"
+
+
 class QueryCatalogError(CkgError):
     """A named query is missing, duplicated or malformed in `cypher/`."""
 

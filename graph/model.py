@@ -35,6 +35,7 @@ class Label(StrEnum):
     MODEL = "Model"
     ERASURE = "Erasure"
     AUDIT = "Audit"
+    LEASE = "Lease"
 
 
 class RelType(StrEnum):
@@ -77,6 +78,7 @@ KEYED_LABELS: tuple[Label, ...] = (
     Label.SEARCH_QUERY,
     Label.PII,
     Label.ERASURE,
+    Label.LEASE,
 )
 
 
@@ -288,6 +290,16 @@ class Audit(Node):
     purposes_withdrawn: list[str] = Field(default_factory=list)
 
 
+class Lease(Node):
+    """A writer lease on engines without a process-wide lock (Neo4j): who holds it and until
+    when, in the server's clock. Present only while held, or left by a holder that died."""
+
+    id: str  # the lease's name: "writer"
+    holder: str  # a random token per acquisition
+    expires_at: int
+    touched_at: int
+
+
 NODE_MODELS: dict[Label, type[Node]] = {
     Label.CUSTOMER: Customer,
     Label.IDENTITY: Identity,
@@ -305,6 +317,7 @@ NODE_MODELS: dict[Label, type[Node]] = {
     Label.MODEL: Model,
     Label.ERASURE: Erasure,
     Label.AUDIT: Audit,
+    Label.LEASE: Lease,
 }
 
 # Relationship properties, for the linter's schema and for readers.

@@ -12,6 +12,10 @@ class Queries(QueryCatalog):
     indexes_not_ready: Query
     node_counts: Query
     relationship_counts: Query
+    acquire_lease: Query
+    renew_lease: Query
+    release_lease: Query
+    lease_holder: Query
     upsert_customers: Query
     upsert_products: Query
     customer_by_id: Query

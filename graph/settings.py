@@ -33,6 +33,12 @@ class StoreSettings(BaseSettings):
         default=None, description="Database name; server default if unset."
     )
     neo4j_connect_timeout_s: float = 5.0
+    neo4j_writer_lease_s: float = Field(
+        default=30.0,
+        ge=1.0,
+        description="Time to live of the writer lease on Neo4j (extended every third of it "
+        "while held): how long a crashed writer keeps the others waiting.",
+    )
 
     # Embedded FalkorDB (default)
     data_dir: Path = Field(default=Path(".ckg/data"), description="Embedded store data directory.")

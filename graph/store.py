@@ -34,7 +34,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 
 from graph.catalog import Query, schema_statements
-from graph.embedded import file_lock
+from graph.embedded import file_lock, lock_taken
 from graph.errors import (
     CkgError,
     ConfigError,
@@ -44,6 +44,7 @@ from graph.errors import (
     StoreAuthError,
     StoreUnavailable,
 )
+from graph.lease import WriterLease
 from graph.metrics import observed, took
 from graph.settings import Engine, StoreSettings, get_store_settings
 
@@ -132,12 +133,16 @@ class Store(ABC):
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the store's writer lock: loads and erasures of one store never interleave, so
-        a duplicate check and its write cannot race, nor an erasure and an event of its subject.
-
-        The embedded engine locks its data directory across processes. Neo4j has no such lock
-        yet: there only a process's own serialisation (the API's thread lock) applies."""
+        """Hold the store's writer lock: loads, erasures, retention and model write-back of
+        one store never interleave, so a duplicate check and its write cannot race, nor an
+        erasure and an event of its subject. Across processes: the embedded engine locks its
+        data directory, Neo4j holds a lease in the graph (graph/lease.py). Not re-entrant;
+        threads of one process serialise on a lock of their own (the API's)."""
         yield
+
+    def writer_busy(self) -> bool:
+        """Whether some holder, this process included, has the writer lock now."""
+        return False
 
     def checkpoint(self) -> None:  # noqa: B027 - optional hook, a no-op for most engines
         """Make what was written cheap to recover (a no-op where the engine does it itself)."""
@@ -589,8 +594,14 @@ class FalkorStore(Store):
         if self.server is None:
             yield
             return
-        with file_lock(Path(self.server.data_dir) / "ingest.lock"):
+        with file_lock(self._lock_path()):
             yield
+
+    def writer_busy(self) -> bool:
+        return self.server is not None and lock_taken(self._lock_path())
+
+    def _lock_path(self) -> Path:
+        return Path(self.server.data_dir) / "ingest.lock"
 
     def _connect(self, host: str, port: int, password: str | None) -> None:
         self._db = FalkorDB(
@@ -837,6 +848,14 @@ class Neo4jStore(Store):
         except BaseException as exc:
             self._driver.close()
             raise self._map_error(exc, uri) from exc
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with WriterLease(self, self.settings.neo4j_writer_lease_s).hold():
+            yield
+
+    def writer_busy(self) -> bool:
+        return WriterLease(self, self.settings.neo4j_writer_lease_s).holder() is not None
 
     def _map_error(self, exc: BaseException, uri: str | None = None) -> CkgError:
         ex = self._neo4j.exceptions

@@ -17,6 +17,7 @@ CREATE INDEX FOR (n:Order) ON (n.id);
 CREATE INDEX FOR (n:Query) ON (n.id);
 CREATE INDEX FOR (n:PII) ON (n.id);
 CREATE INDEX FOR (n:Erasure) ON (n.id);
+CREATE INDEX FOR (n:Lease) ON (n.id);
 
 CREATE INDEX FOR (n:Event) ON (n.at);
 CREATE INDEX FOR (n:Session) ON (n.last_seen_at);
