@@ -37,12 +37,16 @@ def _serve_and_request(
     return answers
 
 
-def test_access_log_masks_identifiers_in_paths(
-    _isolated_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    settings = Settings(
+@pytest.fixture
+def settings(_isolated_env: Path, tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=_isolated_env, graph_name="server_logs", api_keys_file=tmp_path / "keys.json"
     )
+
+
+def test_access_log_masks_identifiers_in_paths(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     answers = _serve_and_request(
         settings,
         [
@@ -66,11 +70,8 @@ def test_access_log_masks_identifiers_in_paths(
 
 
 def test_json_lines_tie_each_access_to_the_request_id_of_its_answer(
-    _isolated_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = Settings(
-        data_dir=_isolated_env, graph_name="server_logs", api_keys_file=tmp_path / "keys.json"
-    )
     answers = _serve_and_request(
         settings,
         ["/healthz", "/healthz", "/v1/customers/jo%40example.com", "/nowhere"],
