@@ -137,6 +137,7 @@ NODE_STYLES: dict[Label, NodeStyle] = {
     Label.MODEL: NodeStyle("#6DCE9E", "#60B58B", "kind", 50),
     Label.ERASURE: NodeStyle("#604A0E", "#423204", "id", 45),
     Label.AUDIT: NodeStyle("#7F8B99", "#5F6873", "action", 40),
+    Label.LEASE: NodeStyle("#B0B0B0", "#808080", "holder", 35),
 }
 
 # What a relationship shows on its arrow: its type (`<type>`) or a `{property}`.

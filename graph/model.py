@@ -184,7 +184,14 @@ class Session(Node):
     device: str | None = None
     country: str | None = None
     intent: str | None = None
+    # counters per event type, kept by ingestion so funnels read a session, not its events
     events: int = 0
+    views: int = 0
+    searches: int = 0
+    cart_adds: int = 0
+    checkouts: int = 0
+    purchases: int = 0
+    chats: int = 0
 
 
 class Event(Node):

@@ -126,23 +126,17 @@ def all_query_keys() -> tuple[set[str], set[str], set[str]]:
 
 
 # Keys the queries use that property_keys() does not list yet: the ingest's bookkeeping on nodes
-# (`*_at` beside a latest-wins value, the session's counters), a profile field
+# (`*_at` beside a latest-wins value), a profile field
 # the context queries read (`timezone`), and `$rows` keys (`fields`, the benchmark's `rels`).
 UNLISTED = {
-    "cart_adds",
-    "chats",
-    "checkouts",
     "country_at",
     "fields",
     "name_at",
     "price_at",
     "profile_at",
-    "purchases",
     "rels",
-    "searches",
     "tier_at",
     "timezone",
-    "views",
 }
 # Keys property_keys() lists that no query uses: ABOUT.role and Cart.value are never stored.
 UNUSED = {"role", "value"}

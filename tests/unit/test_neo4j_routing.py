@@ -34,7 +34,7 @@ def store() -> tuple[Neo4jStore, RecordingDriver]:
     s.settings = StoreSettings(neo4j_uri="neo4j://cluster.example:7687")
     s._neo4j = neo4j
     driver = RecordingDriver()
-    s._driver = driver
+    s._driver = driver  # type: ignore[assignment]  # records instead of connecting
     return s, driver
 
 
@@ -47,7 +47,7 @@ def test_every_catalog_query_is_routed_by_its_mode(
     for query in q.all().values():
         if "neo4j" not in query.texts and "*" not in query.texts:
             continue
-        params = dict.fromkeys(query.params, 1) | {"rows": []}
+        params: dict[str, Any] = dict.fromkeys(query.params, 1) | {"rows": []}
         if query.is_read:
             s.read(query, params)
             reads += 1
