@@ -10,7 +10,7 @@ EXPLORE := api/explore
 EXPLORE_STATIC := api/static/explore
 PYTEST_ARGS ?=
 
-.PHONY: all setup test lint typecheck unit demo store-start store-stop clean docs-assets \
+.PHONY: all setup test test-neo4j lint typecheck unit demo store-start store-stop clean docs-assets \
 	rasa-venv graphql-schema
 
 all: test
@@ -57,6 +57,11 @@ typecheck: $(BIN)/.installed
 
 test: setup lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# every store-touching integration test on Neo4j alone: the server in CKG_TEST_NEO4J_URI
+# (_USER, _PASSWORD), else a testcontainers neo4j:5.26-community; fails when neither answers
+test-neo4j: setup
+	CKG_TEST_REQUIRE_NEO4J=1 $(BIN)/pytest -m neo4j tests/integration $(PYTEST_ARGS)
 
 # the GraphQL contract: the SDL of api/graphql/schema.py (tests/unit/test_graphql_schema.py)
 graphql-schema: $(BIN)/.installed

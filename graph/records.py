@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from graph.errors import QueryError
 from privacy.consent import ConsentRecord
@@ -81,6 +81,20 @@ class SegmentRow(_Row):
     score: float | None = None
 
 
+def _segments_in_order(rows: list[SegmentRow]) -> list[SegmentRow]:
+    return sorted(rows, key=lambda g: (g.kind or "", g.name or "", g.score or 0.0))
+
+
+def _tiers_in_order(rows: list[TierRow]) -> list[TierRow]:
+    return sorted(rows, key=lambda t: (t.since or 0, t.name or ""))
+
+
+# A collected list comes back in whatever order the engine walked the graph, and Neo4j and
+# FalkorDB walk differently; answers and text snippets must not depend on the engine.
+Segments = Annotated[list[SegmentRow], AfterValidator(_segments_in_order)]
+Tiers = Annotated[list[TierRow], AfterValidator(_tiers_in_order)]
+
+
 class ViewRow(_Row):
     id: str
     name: str | None = None
@@ -98,6 +112,13 @@ class SearchRow(_Row):
 class ChatRow(_Row):
     intent: str | None = None
     at: int | None = None
+
+
+def _chats_in_order(rows: list[ChatRow]) -> list[ChatRow]:
+    return sorted(rows, key=lambda c: (c.at or 0, c.intent or ""))
+
+
+Chats = Annotated[list[ChatRow], AfterValidator(_chats_in_order)]
 
 
 class CartRow(_Row):
@@ -155,12 +176,20 @@ class ReplayProductRow(_Row):
     unit_price: float | None = None
 
 
+def _replay_in_order(rows: list[ReplayEventRow]) -> list[ReplayEventRow]:
+    return sorted(rows, key=lambda e: (e.at, e.id))
+
+
+def _replay_products_in_order(rows: list[ReplayProductRow]) -> list[ReplayProductRow]:
+    return sorted(rows, key=lambda e: (e.at, e.event, e.id))
+
+
 class ProfileFields(_Row):
     """What a customer read returns besides consents; empty unless its purpose is granted."""
 
     customer: CustomerRow | None = None
-    tiers: list[TierRow] = Field(default_factory=list)
-    segments: list[SegmentRow] = Field(default_factory=list)
+    tiers: Tiers = Field(default_factory=list)
+    segments: Segments = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     other_sessions: list[int | None] = Field(default_factory=list)
 
@@ -179,7 +208,7 @@ class SessionContextRecord(ProfileFields):
     personal: bool = False
     views: list[ViewRow] = Field(default_factory=list)
     searches: list[SearchRow] = Field(default_factory=list)
-    chats: list[ChatRow] = Field(default_factory=list)
+    chats: Chats = Field(default_factory=list)
     cart: list[CartRow] = Field(default_factory=list)
     similar: list[SimilarRow] = Field(default_factory=list)
     recommended: list[RecommendedRow] = Field(default_factory=list)
@@ -187,5 +216,9 @@ class SessionContextRecord(ProfileFields):
     visits: list[tuple[int | None, int | None]] = Field(default_factory=list)
     # orders, when the query sends them: [at, amount, purchased]
     placed: list[tuple[int, float, bool | None]] = Field(default_factory=list)
-    replay: list[ReplayEventRow] = Field(default_factory=list)
-    replay_products: list[ReplayProductRow] = Field(default_factory=list)
+    replay: Annotated[list[ReplayEventRow], AfterValidator(_replay_in_order)] = Field(
+        default_factory=list
+    )
+    replay_products: Annotated[
+        list[ReplayProductRow], AfterValidator(_replay_products_in_order)
+    ] = Field(default_factory=list)

@@ -25,7 +25,7 @@ from api.logs import LogFormat, log_config
 from api.server import HttpProtocol
 from api.settings import Settings
 from graph.catalog import QueryCatalog
-from graph.store import Store
+from graph.store import Store, open_store
 
 SMALL = Path(__file__).resolve().parent / "data" / "events_small.jsonl"
 
@@ -189,3 +189,60 @@ def offline_chromium(user_data_dir: str) -> list[str]:
         f"--user-data-dir={user_data_dir}",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     ]
+
+
+def wipe(store: Store, test_queries: QueryCatalog) -> None:
+    """Back to an empty graph and the base schema on a server whose one database every test
+    shares (Neo4j community); the embedded engine gives each test a graph of its own."""
+    if store.engine != "neo4j":
+        return
+    store.write(test_queries.get("test_delete_all"))
+    store.write(test_queries.get("test_drop_product_vector_index"))
+    store.write(test_queries.get("test_drop_customer_vector_index"))
+
+
+def own_files(engine_settings: Settings, tmp_path: Path, **update: object) -> Settings:
+    """The engine's settings with this test's key file, privacy key and `update`."""
+    return engine_settings.model_copy(
+        update={
+            "api_keys_file": tmp_path / "keys.json",
+            "privacy_key_file": tmp_path / "privacy.key",
+            **update,
+        }
+    )
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a `ckg` command at the store and key files of `settings`."""
+    env = {"CKG_DATA_DIR": str(settings.data_dir), "CKG_GRAPH_NAME": settings.graph_name}
+    if settings.privacy_key_file:
+        env["CKG_PRIVACY_KEY_FILE"] = str(settings.privacy_key_file)
+    if settings.neo4j_uri:
+        env |= {
+            "CKG_NEO4J_URI": settings.neo4j_uri,
+            "CKG_NEO4J_USER": settings.neo4j_user,
+            "CKG_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+        }
+    return env
+
+
+@contextmanager
+def emptied(settings: Settings, test_queries: QueryCatalog) -> Iterator[None]:
+    """`wipe` the store of `settings` before and after the block (nothing to do on the
+    embedded engine, whose tests each name a graph of their own)."""
+    if settings.resolved_engine != "neo4j":
+        yield
+        return
+    _wipe_store_of(settings, test_queries)
+    try:
+        yield
+    finally:
+        _wipe_store_of(settings, test_queries)
+
+
+def _wipe_store_of(settings: Settings, test_queries: QueryCatalog) -> None:
+    store = open_store(settings)
+    try:
+        wipe(store, test_queries)
+    finally:
+        store.close()

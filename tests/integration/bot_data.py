@@ -18,8 +18,9 @@ import httpx
 from api.auth import SCOPES, create_key
 from api.settings import Settings
 from embeddings.segments import run_segments
+from graph.catalog import QueryCatalog
 from graph.store import open_store
-from tests.helpers import event_builder, live_server
+from tests.helpers import emptied, event_builder, live_server, own_files
 
 ev = event_builder("bot")
 VIP_SESSION = "bot-s-vip"
@@ -81,13 +82,13 @@ class LiveApi:
 
 
 @contextmanager
-def bot_api(data_dir: Path, tmp: Path, graph: str) -> Iterator[LiveApi]:
-    """A live uvicorn on the embedded store with the events loaded and segments computed."""
-    settings = Settings(data_dir=data_dir, graph_name=graph, api_keys_file=tmp / "keys.json")
+def bot_api(engine: Settings, tmp: Path, test_queries: QueryCatalog) -> Iterator[LiveApi]:
+    """A live uvicorn on the engine's store with the events loaded and segments computed."""
+    settings = own_files(engine, tmp)
     loader = create_key(settings.api_keys_file, "loader", list(SCOPES))
     key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
     other = create_key(settings.api_keys_file, "ingest", ["ingest:write"])
-    with live_server(settings) as port:
+    with emptied(settings, test_queries), live_server(settings) as port:
         url = f"http://127.0.0.1:{port}"
         r = httpx.post(
             f"{url}/v1/events",

@@ -1,7 +1,9 @@
 """The API under test: `api` runs the app on `api_settings` with the keys of `api_keys`.
 
-A module overrides `api_settings` (its own graph name prefix, limits, files) and `api_keys`
-where it needs other settings or keys; every test gets a fresh app, graph and key file.
+`api_settings` is the test's engine (`engine_settings`: the embedded store, and Neo4j where
+one answers) with a key file and a privacy key of the test's own. A module overrides
+`api_settings` (limits, files) and `api_keys` where it needs other settings or keys; every test
+gets a fresh app, graph and key file.
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from tests.helpers import ONE_KEY_PER_SCOPE, Api, KeySpec, running_api
+from graph.catalog import QueryCatalog
+from tests.helpers import ONE_KEY_PER_SCOPE, Api, KeySpec, emptied, own_files, running_api
 
 
 @pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"api_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-    )
+def api_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
+    return own_files(engine_settings, tmp_path)
 
 
 @pytest.fixture
@@ -30,6 +29,6 @@ def api_keys() -> KeySpec:
 
 
 @pytest.fixture
-def api(api_settings: Settings, api_keys: KeySpec) -> Iterator[Api]:
-    with running_api(api_settings, api_keys) as running:
+def api(api_settings: Settings, api_keys: KeySpec, test_queries: QueryCatalog) -> Iterator[Api]:
+    with emptied(api_settings, test_queries), running_api(api_settings, api_keys) as running:
         yield running

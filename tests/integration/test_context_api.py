@@ -1,4 +1,4 @@
-"""The chatbot context API over real HTTP (ASGI) against the real embedded store.
+"""The chatbot context API over real HTTP (ASGI) on each engine.
 
 Events go in through POST /v1/events, context comes out of GET /v1/sessions/{id}/context and
 GET /v1/customers/{id}; nothing is faked. `at=` evaluates the context as of that instant, which
@@ -31,15 +31,6 @@ from tests.helpers import Api, event_builder
 
 T0 = "2011-12-01T10:00:00Z"
 ev = event_builder("e")
-
-
-@pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"ctx_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-    )
 
 
 def consent(

@@ -26,8 +26,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
+from graph.catalog import QueryCatalog
 from graph.model import check_id
-from tests.helpers import live_server
+from tests.helpers import emptied, live_server, own_files
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -42,18 +43,15 @@ def _events() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def live(
-    tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    module_engine_settings: Settings,
+    test_queries: QueryCatalog,
 ) -> Iterator[tuple[str, str]]:
     """`ckg serve`'s server on a free loopback port, its store loaded: (base URL, key)."""
     tmp = tmp_path_factory.mktemp("contract")
-    settings = Settings(
-        data_dir=_isolated_env,
-        graph_name="contract",
-        api_keys_file=tmp / "keys.json",
-        api_max_events=50,
-    )
+    settings = own_files(module_engine_settings, tmp, api_max_events=50)
     key = create_key(settings.api_keys_file, "contract", list(SCOPES))
-    with live_server(settings) as port:
+    with emptied(settings, test_queries), live_server(settings) as port:
         base = f"http://127.0.0.1:{port}"
         r = httpx.post(
             f"{base}/v1/events",

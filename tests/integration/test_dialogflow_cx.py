@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from api.settings import Settings
+from graph.catalog import QueryCatalog
 from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dialogflow"
@@ -44,8 +46,13 @@ def request_for(session: str | None, tag: str = "greet") -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def live(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    with bot_api(_isolated_env, tmp_path_factory.mktemp("dialogflow"), "dialogflow") as api:
+def live(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[LiveApi]:
+    tmp = tmp_path_factory.mktemp("dialogflow")
+    with bot_api(module_engine_settings, tmp, test_queries) as api:
         yield api
 
 

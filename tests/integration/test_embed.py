@@ -1,4 +1,4 @@
-"""`ckg embed` on the bundled real sample in the embedded store: write-back is idempotent,
+"""`ckg embed` on the bundled real sample, on each engine: write-back is idempotent,
 SIMILAR and RECOMMENDED edges are replaced (never added), promotion follows the evaluation, and
 what the API and `ckg recommend` serve is the recommender `ckg evaluate` measures."""
 
@@ -21,21 +21,27 @@ from embeddings.projection import load_interactions
 from embeddings.recommender import REASONS, BlendParams
 from embeddings.serving import MODEL_KIND
 from embeddings.train import EmbedParams
+from graph.catalog import QueryCatalog
 from graph.queries import get_queries
 from graph.store import Store, open_store
 from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
+from tests.helpers import store_env, wipe
 
 FAST = EmbedParams(dimensions=16, num_walks=3, walk_length=10, epochs=1, seed=5)
 REC_K = 12  # RECOMMENDED edges per customer in these tests (100 by default)
 
 
 @pytest.fixture(scope="module")
-def retail_store(tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path) -> Iterator[Store]:
+def retail_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    module_engine_settings: Settings,
+    test_queries: QueryCatalog,
+) -> Iterator[Store]:
     """One graph with the December 2010 sample, shared by this module's tests (loading it
     is the slow part)."""
-    s = Settings(data_dir=_isolated_env, graph_name="t_embed_retail")
-    store = open_store(s)
+    store = open_store(module_engine_settings)
+    wipe(store, test_queries)
     ingest_file(
         store,
         RETAIL_SAMPLE,
@@ -45,6 +51,7 @@ def retail_store(tmp_path_factory: pytest.TempPathFactory, _isolated_env: Path) 
     try:
         yield store
     finally:
+        wipe(store, test_queries)
         store.close()
 
 
@@ -104,7 +111,7 @@ def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
 
 
 def test_recommendation_api_is_consent_gated_and_explained(
-    retail_store: Store, tmp_path: Path, _isolated_env: Path
+    retail_store: Store, tmp_path: Path, module_engine_settings: Settings
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -112,9 +119,7 @@ def test_recommendation_api_is_consent_gated_and_explained(
     from api.auth import create_key
 
     promoted_model_id(retail_store)
-    settings = Settings(
-        data_dir=_isolated_env, graph_name="t_embed_retail", api_keys_file=tmp_path / "keys.json"
-    )
+    settings = module_engine_settings.model_copy(update={"api_keys_file": tmp_path / "keys.json"})
     bot = {"X-API-Key": create_key(settings.api_keys_file, "bot", ["chatbot:read"])}
     other = {"X-API-Key": create_key(settings.api_keys_file, "x", ["ingest:write"])}
     with TestClient(create_app(settings)) as client:
@@ -203,7 +208,7 @@ def test_segments_cover_every_buyer_once_per_kind(retail_store: Store, tmp_path:
 
 
 def test_served_recommendations_are_the_evaluated_recommender(
-    retail_store: Store, tmp_path: Path
+    retail_store: Store, tmp_path: Path, module_engine_settings: Settings
 ) -> None:
     """The API and `ckg recommend` answer with exactly the top-k of the recommender that
     `ckg evaluate` scores as "ckg" (graph_scorer + top_k), trained on the same purchases."""
@@ -243,7 +248,7 @@ def test_served_recommendations_are_the_evaluated_recommender(
         result = CliRunner().invoke(
             app,
             ["recommend", "--customers", str(ids), "--k", "10", "--out", str(out)],
-            env={"CKG_GRAPH_NAME": "t_embed_retail"},
+            env=store_env(module_engine_settings),
         )
     finally:
         get_settings.cache_clear()

@@ -1,4 +1,4 @@
-"""POST /v1/events over real HTTP (ASGI) into the real embedded store."""
+"""POST /v1/events over real HTTP (ASGI) into the store, on each engine."""
 
 from __future__ import annotations
 
@@ -15,17 +15,12 @@ from api.auth import create_key
 from api.settings import Settings
 from graph.queries import get_queries
 from graph.store import open_store
-from tests.helpers import SMALL, Api, KeySpec
+from tests.helpers import SMALL, Api, KeySpec, own_files
 
 
 @pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"api_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-        api_max_events=20,
-    )
+def api_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
+    return own_files(engine_settings, tmp_path, api_max_events=20)
 
 
 @pytest.fixture

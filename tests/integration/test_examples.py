@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import Settings
+from graph.catalog import QueryCatalog
 from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,8 +19,13 @@ LOOP = ROOT / "examples" / "bot_turn_loop.py"
 
 
 @pytest.fixture(scope="module")
-def live(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    with bot_api(_isolated_env, tmp_path_factory.mktemp("examples"), "examples") as api:
+def live(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[LiveApi]:
+    tmp = tmp_path_factory.mktemp("examples")
+    with bot_api(module_engine_settings, tmp, test_queries) as api:
         yield api
 
 

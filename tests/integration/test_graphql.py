@@ -1,4 +1,4 @@
-"""POST /v1/graphql against the live app (ASGI) on the embedded store.
+"""POST /v1/graphql against the live app (ASGI) on each engine.
 
 Its answers must be the REST routes' answers for the same ids (profile, consents,
 recommendations, contexts), with the same consent gating; keys are checked as on REST (401,
@@ -29,15 +29,6 @@ AT = "2011-12-01T12:00:00+00:00"
 FAN = {"customer_id": "gq-1"}  # consents to personalization; three sessions
 SHY = {"customer_id": "gq-2"}  # analytics only
 SESSIONS = ("gq-s1", "gq-s2", "gq-s3")
-
-
-@pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"gql_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-    )
 
 
 def _consents(who: dict[str, str], *purposes: str) -> list[dict[str, Any]]:

@@ -44,16 +44,6 @@ TEXTS = [*PAYLOADS, "*1\r\n$8\r\nFLUSHALL\r\n", "a\x00b", "line\nbreak MATCH (n)
 
 
 @pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"inj_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "k.json",
-        privacy_key_file=tmp_path / "p.key",
-    )
-
-
-@pytest.fixture
 def api_keys() -> KeySpec:
     return ONE_KEY_FOR_ALL
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +20,8 @@ from mcp.client.stdio import StdioServerParameters
 
 from api.auth import create_key
 from api.settings import Settings
-from tests.helpers import event_builder, free_port, live_server
+from graph.catalog import QueryCatalog
+from tests.helpers import emptied, event_builder, free_port, live_server, own_files
 
 ev = event_builder("mcp")
 WHO = {"customer_id": "mcp-1"}
@@ -58,15 +58,19 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    file = tmp_path_factory.mktemp("mcp") / "keys.json"
-    settings = Settings(data_dir=_isolated_env, graph_name="mcp_api", api_keys_file=file)
+def live(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[Live]:
+    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("mcp"))
+    file = settings.api_keys_file
     keys = {
         "bot": create_key(file, "bot", ["chatbot:read"]),
         "agent": create_key(file, "agent", ["chatbot:read", "ingest:write"]),
         "analyst": create_key(file, "analyst", ["analyst:read"]),
     }
-    with live_server(settings) as port:
+    with emptied(settings, test_queries), live_server(settings) as port:
         live = Live(f"http://127.0.0.1:{port}", keys)
         r = httpx.post(
             live.url + "/v1/events",

@@ -1,4 +1,4 @@
-"""GET /metrics: what Prometheus scrapes, behind `metrics:read`, on the embedded store.
+"""GET /metrics: what Prometheus scrapes, behind `metrics:read`, on each engine.
 
 Counters are per process and these tests share one, so they compare scrapes before and after.
 """

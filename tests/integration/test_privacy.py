@@ -1,4 +1,4 @@
-"""Privacy over real HTTP against the real embedded store: consent API, PII, export, erasure
+"""Privacy over real HTTP on each engine: consent API, PII, export, erasure
 (receipt, verification, idempotence, what stays), retention, and the CLI commands."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from api.settings import Settings
 from graph.catalog import Query, QueryCatalog
 from graph.queries import get_queries
 from graph.store import PreparedWrite, Store, WriteResult
-from tests.helpers import Api, event_builder, snapshot
+from tests.helpers import Api, event_builder, snapshot, store_env
 
 ev = event_builder("p")
 
@@ -104,16 +104,6 @@ def person(cid: str, anon: str, day: str = "2011-12-01") -> list[dict[str, Any]]
         ev("loyalty_updated", f"{day}T10:01:00Z", points=100, tier="silver", **who),
         ev("profile_updated", f"{day}T10:02:00Z", fields={"country": "GB"}, **who),
     ]
-
-
-@pytest.fixture
-def api_settings(_isolated_env: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=_isolated_env,
-        graph_name=f"pv_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-        privacy_key_file=tmp_path / "privacy.key",
-    )
 
 
 def mentions(rows: list[dict[str, Any]], needles: set[str]) -> list[dict[str, Any]]:
@@ -389,13 +379,8 @@ def test_cli_export_erase_retention(
     from api.settings import get_settings
 
     api.post_events(person("c-1", "v-1") + person("c-2", "v-2") + person("c-3", "v-3"))
-    s = api.settings
-    for k, v in (
-        ("CKG_DATA_DIR", s.data_dir),
-        ("CKG_GRAPH_NAME", s.graph_name),
-        ("CKG_PRIVACY_KEY_FILE", s.privacy_key_file),
-    ):
-        monkeypatch.setenv(k, str(v))
+    for k, v in store_env(api.settings).items():
+        monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     try:
         runner = CliRunner()

@@ -20,6 +20,8 @@ import httpx
 import pytest
 import yaml
 
+from api.settings import Settings
+from graph.catalog import QueryCatalog
 from tests.helpers import free_port
 from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
 
@@ -32,8 +34,13 @@ GREETING = "Hello! How can I help you today?"
 
 
 @pytest.fixture(scope="module")
-def live(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    with bot_api(_isolated_env, tmp_path_factory.mktemp("rasa"), "rasa") as api:
+def live(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[LiveApi]:
+    tmp = tmp_path_factory.mktemp("rasa")
+    with bot_api(module_engine_settings, tmp, test_queries) as api:
         yield api
 
 

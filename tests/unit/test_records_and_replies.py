@@ -33,6 +33,33 @@ def test_a_row_that_does_not_fit_names_where_but_not_the_values() -> None:
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
+def test_collected_lists_come_out_in_one_order_whatever_the_engine_walked() -> None:
+    segments = [
+        {"kind": "rfm", "name": "loyal", "score": 0.5},
+        {"kind": "community", "name": "c7", "score": None},
+        {"kind": "cluster", "name": "big spenders", "score": 1.0},
+    ]
+    tiers = [{"name": "gold", "since": 20}, {"name": "silver", "since": 10}]
+    chats = [{"intent": "returns", "at": 5}, {"intent": "delivery", "at": 5}, {"at": 1}]
+    replay = [{"id": "e2", "type": "search", "at": 7}, {"id": "e1", "type": "search", "at": 7}]
+    orders = []
+    for perm in (segments, segments[::-1], segments[1:] + segments[:1]):
+        row = {
+            "session": {"id": "s-1"},
+            "segments": perm,
+            "tiers": tiers[:: 1 if perm is segments else -1],
+            "chats": chats[:: 1 if perm is segments else -1],
+            "replay": replay[:: 1 if perm is segments else -1],
+        }
+        rec = parse_record(SessionContextRecord, row, "session_context")
+        orders.append(rec)
+        assert [g.kind for g in rec.segments] == ["cluster", "community", "rfm"]
+        assert [t.name for t in rec.tiers] == ["silver", "gold"]
+        assert [(c.at, c.intent) for c in rec.chats] == [(1, None), (5, "delivery"), (5, "returns")]
+        assert [e.id for e in rec.replay] == ["e1", "e2"]
+    assert orders[0] == orders[1] == orders[2]
+
+
 def test_compact_cells_decode_to_plain_values() -> None:
     reply = [
         [[1, b"l"], [1, b"m"], [1, b"d"], [1, b"t"], [1, b"n"]],
