@@ -201,15 +201,16 @@ def wipe(store: Store, test_queries: QueryCatalog) -> None:
     store.write(test_queries.get("test_drop_customer_vector_index"))
 
 
-def own_files(engine_settings: Settings, tmp_path: Path, **update: object) -> Settings:
-    """The engine's settings with this test's key file, privacy key and `update`."""
-    return engine_settings.model_copy(
-        update={
-            "api_keys_file": tmp_path / "keys.json",
-            "privacy_key_file": tmp_path / "privacy.key",
-            **update,
-        }
-    )
+def own_files(engine_settings: Settings, tmp_path: Path, **update: Any) -> Settings:
+    """The engine's settings with this test's key file, privacy key and `update`, validated
+    (a copy with `update` alone would not parse its values)."""
+    fields = {
+        **engine_settings.model_dump(),
+        "api_keys_file": tmp_path / "keys.json",
+        "privacy_key_file": tmp_path / "privacy.key",
+        **update,
+    }
+    return Settings(**fields)
 
 
 def store_env(settings: Settings) -> dict[str, str]:

@@ -22,12 +22,13 @@ from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.prompt import count_tokens
 from api.settings import Settings
+from graph.catalog import QueryCatalog
 from graph.queries import get_queries
-from graph.store import open_store
+from graph.store import Store, open_store
 from ingest.datasets import RETAIL_SAMPLE
 from ingest.run import ingest_file
 from privacy.subjects import retention
-from tests.helpers import Api, event_builder
+from tests.helpers import Api, emptied, event_builder, own_files
 
 T0 = "2011-12-01T10:00:00Z"
 ev = event_builder("e")
@@ -400,13 +401,15 @@ def test_store_outage_is_a_503_with_retry_after(tmp_path: Path) -> None:
     assert r.json()["detail"]["reason"] == "store_unavailable"
 
 
-def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
+def test_keys_from_settings(
+    engine_settings: Settings, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
     import hashlib
 
     secret = "ckg_from-settings-0123456789"
-    settings = Settings(
-        data_dir=_isolated_env,
-        graph_name="ctx_settings_keys",
+    settings = own_files(
+        engine_settings,
+        tmp_path,
         api_keys_file=tmp_path / "none.json",
         api_keys=[
             {
@@ -416,7 +419,7 @@ def test_keys_from_settings(_isolated_env: Path, tmp_path: Path) -> None:
             }
         ],
     )
-    with TestClient(create_app(settings)) as client:
+    with emptied(settings, test_queries), TestClient(create_app(settings)) as client:
         h = {"Authorization": f"Bearer {secret}"}
         assert client.get("/v1/sessions/zz/context", headers=h).status_code == 404
         assert client.post("/v1/events", json={"events": [{}]}, headers=h).status_code == 403
@@ -446,7 +449,9 @@ def retail_rows(customer: str) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(f) if r["CustomerID"] == f"{customer}.0"]
 
 
-def test_first_visit_after_retention_on_real_data(_isolated_env: Path, tmp_path: Path) -> None:
+def test_first_visit_after_retention_on_real_data(
+    store: Store, engine_settings: Settings, tmp_path: Path
+) -> None:
     """Customer 17850 of the sample after retention removed its sessions of 1 December: its
     first remaining session is no first visit, its 30-odd earlier orders say so."""
     rows = retail_rows("17850")
@@ -455,17 +460,11 @@ def test_first_visit_after_retention_on_real_data(_isolated_env: Path, tmp_path:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    settings = Settings(
-        data_dir=_isolated_env, graph_name="ctx_retention", api_keys_file=tmp_path / "keys.json"
-    )
-    store = open_store(settings)
-    try:
-        ingest_file(store, sample, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
-        cut = retention(store, get_queries(), 1, as_of=ms("2010-12-02T12:00:00Z"))
-    finally:
-        store.close()
+    ingest_file(store, sample, fmt="online-retail", dead_letter=tmp_path / "dl.jsonl")
+    cut = retention(store, get_queries(), 1, as_of=ms("2010-12-02T12:00:00Z"))
     gone = {r["InvoiceNo"] for r in rows if r["InvoiceDate"] < "2010-12-01 12:00"}
     assert cut.sessions == len(gone) == 10
+    settings = own_files(engine_settings, tmp_path)  # the store fixture's graph
     key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
     with TestClient(create_app(settings)) as client:
         r = client.get(
@@ -481,20 +480,23 @@ def ms(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def retail(_isolated_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def retail(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[Api]:
     """The bundled online-retail sample (December 2010), loaded once for this module."""
     tmp = tmp_path_factory.mktemp("retail")
-    settings = Settings(
-        data_dir=_isolated_env, graph_name="ctx_retail", api_keys_file=tmp / "keys.json"
-    )
-    store = open_store(settings)
-    try:
-        ingest_file(store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=tmp / "dl.jsonl")
-    finally:
-        store.close()
-    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, keys, settings)
+    settings = own_files(module_engine_settings, tmp)
+    with emptied(settings, test_queries):
+        store = open_store(settings)
+        try:
+            ingest_file(store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=tmp / "dl.jsonl")
+        finally:
+            store.close()
+        keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
+        with TestClient(create_app(settings)) as client:
+            yield Api(client, keys, settings)
 
 
 def as_of_csv(rows: list[dict[str, str]], at: str) -> tuple[int, float]:

@@ -29,7 +29,8 @@ import pytest
 
 from api.auth import create_key
 from api.settings import Settings
-from tests.helpers import chromium, live_server, offline_chromium
+from graph.catalog import QueryCatalog
+from tests.helpers import chromium, emptied, live_server, offline_chromium, own_files
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CUSTOMER = "cust-1"
@@ -37,13 +38,14 @@ CUSTOMER = "cust-1"
 
 @pytest.fixture(scope="module")
 def served(
-    _isolated_env: Path, tmp_path_factory: pytest.TempPathFactory
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
 ) -> Iterator[tuple[str, str]]:
     """(base URL, a key with analyst:read), the sample loaded."""
-    keys = tmp_path_factory.mktemp("explore") / "keys.json"
-    settings = Settings(data_dir=_isolated_env, graph_name="explore_browser", api_keys_file=keys)
-    key = create_key(keys, "analyst", ["analyst:read", "ingest:write"])
-    with live_server(settings, protocol=False) as port:
+    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("explore"))
+    key = create_key(settings.api_keys_file, "analyst", ["analyst:read", "ingest:write"])
+    with emptied(settings, test_queries), live_server(settings, protocol=False) as port:
         base = f"http://127.0.0.1:{port}"
         events = [json.loads(line) for line in SMALL.read_text().splitlines()]
         r = httpx.post(

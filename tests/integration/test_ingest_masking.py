@@ -13,10 +13,11 @@ from api.app import create_app
 from api.auth import create_key
 from api.settings import Settings
 from graph.catalog import QueryCatalog
-from graph.store import Store, open_store
+from graph.store import Store
 from ingest.loader import Loader
 from ingest.report import DeadLetter
 from ingest.sources import read_jsonl
+from tests.helpers import own_files
 
 AT = "2024-05-01T09:0{}:00Z"
 WHO = {"customer_id": "cust-m", "session_id": "sess-m"}
@@ -116,17 +117,14 @@ def test_file_load_stores_masked_text(
     ],
 )
 def test_post_events_masks_text_and_rejects_lone_surrogates(
-    _isolated_env: Path,
+    store: Store,
+    engine_settings: Settings,
     tmp_path: Path,
     test_queries: QueryCatalog,
     bad: dict[str, str],
     reported: str | None,
 ) -> None:
-    settings = Settings(
-        data_dir=_isolated_env,
-        graph_name=f"mask_{tmp_path.name[-12:]}",
-        api_keys_file=tmp_path / "keys.json",
-    )
+    settings = own_files(engine_settings, tmp_path)  # the store fixture's graph
     key = create_key(settings.api_keys_file, "masker", ["ingest:write"])
     batch = _events()[:3]
     batch.insert(1, {**batch[2], **bad})
@@ -143,8 +141,7 @@ def test_post_events_masks_text_and_rejects_lone_surrogates(
     assert (out["accepted"], out["rejected"]) == (3, 1)
     items = [(i["index"], i["status"], i["event_id"], i["reason"]) for i in out["items"]]
     assert items[1] == (1, "rejected", reported, "invalid_text")
-    with open_store(settings) as store:
-        nodes = store.read(test_queries.get("test_nodes_snapshot"))
+    nodes = store.read(test_queries.get("test_nodes_snapshot"))
     events = _assert_masked(nodes)
     assert set(events) == {"m-consent", "m-page", "m-search"}
     dead = (settings.data_dir.parent / "dead-letter" / "http.jsonl").read_text(encoding="utf-8")

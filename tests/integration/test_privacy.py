@@ -21,7 +21,7 @@ from api.settings import Settings
 from graph.catalog import Query, QueryCatalog
 from graph.queries import get_queries
 from graph.store import PreparedWrite, Store, WriteResult
-from tests.helpers import Api, event_builder, snapshot, store_env
+from tests.helpers import Api, event_builder, own_files, snapshot, store_env
 
 ev = event_builder("p")
 
@@ -155,13 +155,11 @@ def test_consent_api_history_and_defaults(api: Api) -> None:
     assert missing.status_code == 404
 
 
-def test_consent_defaults_are_configurable(_isolated_env: Path, tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=_isolated_env,
-        graph_name=f"pvd_{tmp_path.name[-10:]}",
-        api_keys_file=tmp_path / "k.json",
-        consent_defaults=["analytics"],
-    )
+def test_consent_defaults_are_configurable(
+    store: Store, engine_settings: Settings, tmp_path: Path
+) -> None:
+    # the store fixture's graph, emptied before and after
+    settings = own_files(engine_settings, tmp_path, consent_defaults=["analytics"])
     key = create_key(settings.api_keys_file, "a", ["ingest:write", "privacy:admin"])
     with TestClient(create_app(settings)) as client:
         h = {"Authorization": f"Bearer {key}"}
