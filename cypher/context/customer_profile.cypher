@@ -21,7 +21,7 @@ WITH c, consents, coalesce(decisive.granted, false) AS personal
 OPTIONAL MATCH (c)-[bought:PURCHASED]->(:Product)-[:IN_CATEGORY]->(cat:Category)
 WHERE personal
 WITH c, consents, personal, cat.id AS category, sum(bought.qty) AS qty
-ORDER BY qty DESC
+ORDER BY qty DESC, category
 WITH c, consents, personal, collect(category)[..3] AS categories
 RETURN
   c.id AS customer_id,

@@ -6,6 +6,8 @@
 //   recommendations (SIMILAR edges from viewed products) and the customer's stored
 //   recommendations (RECOMMENDED, written by `ckg embed`).
 //   The cart is the session's own working state and is always returned.
+//   Ties break by id (categories, recommendations, the viewed product a recommendation is
+//   `because` of: the one with the strongest SIMILAR edge), so both engines answer alike.
 //   Consent rule (same as graph/consent.py): the latest decision per purpose is in force; on a
 //   tie the withdrawal wins; no decision means not granted.
 //   `placed` ([at, amount, purchased] per order) holds the orders placed before this session
@@ -60,13 +62,15 @@ WITH s, c, anon, consents,
 OPTIONAL MATCH (c)-[bought:PURCHASED]->(:Product)-[:IN_CATEGORY]->(cat:Category)
 WHERE personal AND NOT coalesce(bought.last_at > $at, false)
 WITH s, c, anon, consents, personal, cat.id AS category, sum(bought.qty) AS qty
-ORDER BY qty DESC
+ORDER BY qty DESC, category
 WITH s, c, anon, consents, personal, collect(category)[..3] AS categories
 OPTIONAL MATCH (s)-[:VIEWED]->(seed:Product)-[sim:SIMILAR]->(rec:Product)
 WHERE personal AND $at IS NULL
+WITH s, c, anon, consents, personal, categories, rec, sim, seed
+ORDER BY sim.score DESC, seed.id
 WITH s, c, anon, consents, personal, categories, rec, max(sim.score) AS score,
   collect(coalesce(seed.name, seed.id))[0] AS because
-ORDER BY score DESC
+ORDER BY score DESC, rec.id
 WITH s, c, anon, consents, personal, categories,
   collect({id: rec.id, name: rec.name, score: score, because: because,
     bought: size([(c)-[:PURCHASED]->(rec) | 1]) > 0})[..$recs] AS similar

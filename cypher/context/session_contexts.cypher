@@ -40,13 +40,15 @@ WITH s, c, anon, consents,
 OPTIONAL MATCH (c)-[bought:PURCHASED]->(:Product)-[:IN_CATEGORY]->(cat:Category)
 WHERE personal AND NOT coalesce(bought.last_at > $at, false)
 WITH s, c, anon, consents, personal, cat.id AS category, sum(bought.qty) AS qty
-ORDER BY qty DESC
+ORDER BY qty DESC, category
 WITH s, c, anon, consents, personal, collect(category)[..3] AS categories
 OPTIONAL MATCH (s)-[:VIEWED]->(seed:Product)-[sim:SIMILAR]->(rec:Product)
 WHERE personal AND $at IS NULL
+WITH s, c, anon, consents, personal, categories, rec, sim, seed
+ORDER BY sim.score DESC, seed.id
 WITH s, c, anon, consents, personal, categories, rec, max(sim.score) AS score,
   collect(coalesce(seed.name, seed.id))[0] AS because
-ORDER BY score DESC
+ORDER BY score DESC, rec.id
 WITH s, c, anon, consents, personal, categories,
   collect({id: rec.id, name: rec.name, score: score, because: because,
     bought: size([(c)-[:PURCHASED]->(rec) | 1]) > 0})[..$recs] AS similar

@@ -296,6 +296,43 @@ def test_customer_profile(api: Api) -> None:
     assert analytics["personalized"] is False and analytics["profile"] is None
 
 
+def test_ties_break_by_id_on_every_engine(api: Api) -> None:
+    """Five categories bought once each: the top three are the first by id, however the
+    engine happened to walk them."""
+    cats = ["c-e", "c-a", "c-d", "c-b", "c-c"]
+    day = "2011-11-30"
+    api.load(
+        consent(CUST, True, f"{day}T08:00:00Z"),
+        consent(CUST, True, f"{day}T08:00:00Z", purpose="analytics"),
+        *[
+            ev(
+                "product_view",
+                f"{day}T09:0{i}:00Z",
+                session_id="s-cats",
+                product_id=f"k{i}",
+                category_id=cat,
+                **CUST,
+            )
+            for i, cat in enumerate(cats)
+        ],
+        ev(
+            "purchase",
+            f"{day}T09:30:00Z",
+            session_id="s-cats",
+            order_id="o-cats",
+            lines=[{"product_id": f"k{i}", "qty": 1, "unit_price": 1.0} for i in range(5)],
+            amount=5.0,
+            currency="GBP",
+            **CUST,
+        ),
+    )
+    r = api.client.get("/v1/customers/c-1", headers=api.h("chatbot:read"))
+    assert r.status_code == 200, r.text
+    assert r.json()["profile"]["preferred_categories"] == ["c-a", "c-b", "c-c"]
+    ctx = api.context("s-cats")
+    assert ctx["customer"]["preferred_categories"] == ["c-a", "c-b", "c-c"]
+
+
 def test_errors(api: Api) -> None:
     h = api.h("chatbot:read")
     get = api.client.get
