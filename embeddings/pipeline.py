@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.evaluate import (
+    Cases,
     Metrics,
     Scorer,
     als_scorer,
@@ -30,6 +31,14 @@ from embeddings.evaluate import (
     item_knn_scorer,
     new_item_cases,
     popularity_scorer,
+)
+from embeddings.item_models import (
+    TooLarge,
+    ease_grid,
+    ease_scorer,
+    rp3beta_grid,
+    rp3beta_scorer,
+    tune,
 )
 from embeddings.projection import DAY_MS, Interactions, load_interactions
 from embeddings.recommender import BlendParams, GraphRecommender, recent_popularity
@@ -71,6 +80,8 @@ class Evaluation:
     cutoff_ms: int
     results: dict[str, Metrics]
     split: dict[str, Any]
+    # the tuned baselines' chosen hyperparameters and validation scores
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -118,6 +129,7 @@ def evaluate(
             f"before it, {test.n_events} after)"
         )
     results: dict[str, Metrics] = {}
+    tuned: dict[str, dict[str, Any]] = {}
     if baselines:
         progress("baseline: popularity (last 90 days)")
         results["popularity_90d"] = evaluate_scorer(popularity_scorer(train), train, cases)
@@ -125,6 +137,7 @@ def evaluate(
         results["item_knn"] = evaluate_scorer(item_knn_scorer(train), train, cases)
         progress("baseline: implicit ALS")
         results["als"] = evaluate_scorer(als_scorer(train, seed=params.seed), train, cases)
+        tuned.update(_tuned_baselines(train, cases, results, progress))
         progress("naive node2vec (uniform walks, raw graph, 1 epoch)")
         results["node2vec_naive"] = evaluate_scorer(
             naive_node2vec_scorer(train, params), train, cases
@@ -133,7 +146,29 @@ def evaluate(
     rec = graph_scorer(train, params, blend, progress)
     results["ckg"] = evaluate_scorer(rec.scores, train, cases)
     split = {"train_purchases": train.n_events, "test_purchases": test.n_events}
-    return Evaluation(cutoff_ms, results, split)
+    return Evaluation(cutoff_ms, results, split, tuned)
+
+
+def _tuned_baselines(
+    train: Interactions, cases: Cases, results: dict[str, Metrics], progress: Progress
+) -> dict[str, dict[str, Any]]:
+    """EASE^R and RP3beta, each with the hyperparameters that won on the validation split;
+    what they chose (or why they were left out) goes beside the table."""
+    tuned: dict[str, dict[str, Any]] = {}
+    for name, make, grid in (
+        ("ease", ease_scorer, ease_grid()),
+        ("rp3beta", rp3beta_scorer, rp3beta_grid()),
+    ):
+        progress(f"baseline: {name} (hyperparameters tuned on validation)")
+        try:
+            best = tune(make, grid, train)
+        except (TooLarge, ValueError) as exc:
+            logger.info("baseline %s left out: %s", name, exc)
+            tuned[name] = {"left_out": str(exc)}
+            continue
+        results[name] = evaluate_scorer(best.scorer, train, cases)
+        tuned[name] = {**best.params, "validation": best.validation.as_dict()}
+    return tuned
 
 
 def default_cutoff(inter: Interactions, days: int = 90) -> int:
@@ -172,6 +207,7 @@ class EmbedReport:
                 self.incumbent_metrics.as_dict() if self.incumbent_metrics else None
             ),
             "evaluation": self.evaluation.table(),
+            "tuned": self.evaluation.tuned,
             "cutoff": self.evaluation.cutoff_ms,
             "written": self.written,
             "timings_s": {k: round(v, 2) for k, v in self.timings.items()},
@@ -280,6 +316,7 @@ def _record_model(
             "key": evaluation.key,
             "cutoff_ms": evaluation.cutoff_ms,
             "results": {n: m.as_dict() for n, m in evaluation.results.items()},
+            "tuned": evaluation.tuned,
         }
     }
     store.write(

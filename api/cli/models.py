@@ -47,6 +47,24 @@ def _print_evaluation(table: list[dict[str, Any]]) -> None:
     Console(stderr=True).print(t)
 
 
+def _tuned_fields(tuned: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    return {"tuned": tuned[name]} if name in tuned else {}
+
+
+def _print_tuned(tuned: dict[str, dict[str, Any]]) -> None:
+    """What each tuned baseline chose on the validation split, or why it was left out."""
+    out = Console(stderr=True)
+    for name, t in tuned.items():
+        if "left_out" in t:
+            out.print(f"{name}: left out ({t['left_out']})")
+            continue
+        chosen = ", ".join(f"{k}={v:g}" for k, v in t.items() if k != "validation")
+        val = t["validation"]
+        out.print(
+            f"{name}: {chosen} (validation HR@10 {val['hr@10']:.4f}, NDCG@10 {val['ndcg@10']:.4f})"
+        )
+
+
 def embed_cmd(
     cutoff: Annotated[
         str | None,
@@ -104,7 +122,8 @@ def evaluate_cmd(
     quiet: Quiet = False,
 ) -> None:
     """HR, precision, recall and NDCG at 10 on new-item purchases after the cutoff, for ckg's
-    recommender and the baselines (popularity, item-kNN, implicit ALS)."""
+    recommender and the baselines (popularity, item-kNN, implicit ALS, and EASE^R and RP3beta
+    with hyperparameters tuned on a validation split inside the training period)."""
     from embeddings.pipeline import evaluate
     from embeddings.projection import load_interactions
     from embeddings.recommender import BlendParams
@@ -123,9 +142,10 @@ def evaluate_cmd(
         )
     if as_json:
         for row in result.table():
-            typer.echo(json.dumps(row))
+            typer.echo(json.dumps({**row, **_tuned_fields(result.tuned, row["recommender"])}))
     else:
         _print_evaluation(result.table())
+        _print_tuned(result.tuned)
         Console().print(
             f"cutoff {cutoff}: {result.split['train_purchases']:,} purchases "
             f"before, {result.split['test_purchases']:,} after"

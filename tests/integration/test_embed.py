@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from api.settings import Settings
-from embeddings import serving
+from embeddings import item_models, serving
 from embeddings.evaluate import top_k, user_item
 from embeddings.pipeline import graph_scorer, run_embed
 from embeddings.projection import load_interactions
@@ -90,7 +90,11 @@ def test_embed_twice_changes_no_count(retail_store: Store) -> None:
     model = retail_store.read_one(get_queries().promoted_model, {"kind": MODEL_KIND})
     assert model is not None and model["model"]["id"] == first.model_id
     metrics = json.loads(model["model"]["metrics"])["evaluation"]["results"]
-    assert {"popularity_90d", "item_knn", "als", "ckg"} <= set(metrics)
+    assert {"popularity_90d", "item_knn", "als", "ease", "rp3beta", "ckg"} <= set(metrics)
+    tuned = json.loads(model["model"]["metrics"])["evaluation"]["tuned"]
+    assert tuned["ease"]["lam"] in item_models.EASE_LAMBDAS
+    assert tuned["rp3beta"]["alpha"] in item_models.RP3_ALPHAS
+    assert tuned["ease"]["validation"]["cases"] > 0
 
 
 def test_a_new_model_replaces_the_old_edges(retail_store: Store) -> None:
@@ -255,3 +259,32 @@ def test_served_recommendations_are_the_evaluated_recommender(
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert {line["customer_id"]: line["items"] for line in lines} == served
+
+
+def test_evaluate_prints_every_recommender_and_what_the_tuned_ones_chose(
+    retail_store: Store, module_engine_settings: Settings
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["evaluate", "--cutoff", "2010-12-12", "--epochs", "1", "--json", "--quiet"],
+            env=store_env(module_engine_settings),
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    rows = {r["recommender"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(rows) == {"popularity_90d", "item_knn", "als", "ease", "rp3beta"} | {
+        "node2vec_naive",
+        "ckg",
+    }
+    assert rows["ease"]["tuned"]["lam"] in item_models.EASE_LAMBDAS
+    assert set(rows["rp3beta"]["tuned"]) == {"alpha", "beta", "validation"}
+    assert "tuned" not in rows["ckg"]
+    assert len({r["cases"] for r in rows.values()}) == 1  # one split for all
