@@ -33,7 +33,7 @@ EASE_LAMBDAS = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
 RP3_ALPHAS = (0.5, 0.75, 1.0)
 RP3_BETAS = (0.0, 0.2, 0.4, 0.6)
 VALIDATION_DAYS = 90  # the last days of the training period, as for ckg's own weights
-EASE_MAX_ITEMS = 20_000  # 20k² float64 = 3.2 GB per matrix: the dense inverse stops here
+EASE_MAX_ITEMS = 8_000  # 8k² float64 = 512 MB per matrix, three at the peak of the inverse
 
 
 class TooLarge(ValueError):

@@ -224,7 +224,7 @@ def _metrics_from(stored: dict[str, Any], key: str) -> Metrics | None:
 
 def _params_from(stored: dict[str, Any]) -> tuple[EmbedParams, BlendParams]:
     p = json.loads(stored["params"])
-    return EmbedParams(**p["embed"]), BlendParams(**p["blend"])
+    return EmbedParams(**p["embed"]), BlendParams.stored(p["blend"])
 
 
 def run_embed(

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
-from embeddings.evaluate import Cases, new_item_cases, score_cases, top_k
+from embeddings.evaluate import (
+    Cases,
+    cosine_item_similarity,
+    new_item_cases,
+    score_cases,
+    top_k,
+    user_item,
+)
 from embeddings.projection import DAY_MS, Interactions, build_graph, interactions_from_rows
-from embeddings.recommender import BlendParams, GraphRecommender
+from embeddings.recommender import (
+    BlendParams,
+    GraphRecommender,
+    _row_scale,
+    embedding_similarity,
+    recent_popularity,
+)
 from embeddings.train import (
     EmbedParams,
     _clustered_top_k,
@@ -95,6 +109,49 @@ def test_recommender_prefers_the_customers_tribe_and_skips_nothing_new() -> None
     tribe_a = np.array([p.startswith("a") for p in inter.products])
     assert scores[0, tribe_a].mean() > scores[0, ~tribe_a].mean()
     assert scores[1, ~tribe_a].mean() > scores[1, tribe_a].mean()
+
+
+def test_a_stored_model_from_before_the_item_model_fields_scores_as_it_did() -> None:
+    """(1 - a) of cosine co-purchase over the same decayed history, as such models were
+    evaluated when they were stored."""
+    inter = two_tribes()
+    train, _ = inter.split(70 * DAY_MS)
+    emb, _ = embed(train, SMALL)
+    old = {"embedding_weight": 0.3, "popularity_weight": 0.1, "history_half_life_days": 90.0}
+    blend = BlendParams.stored({**old, "neighbours": 50})
+    assert blend.item_model == "cosine" and blend.item_weight is None
+    rec = GraphRecommender(train, emb, blend)
+    rows = np.arange(10, dtype=np.int32)
+    binary = user_item(train)
+    binary.data[:] = 1.0
+    h = rec.history[rows]
+    expected = (
+        0.3 * _row_scale((h @ embedding_similarity(emb, 50)).toarray())
+        + 0.7 * _row_scale((h @ cosine_item_similarity(binary)).toarray())
+        + 0.1 * recent_popularity(train)[None, :]
+    )
+    assert np.allclose(rec.scores(rows), expected)
+
+
+def test_every_item_item_reason_has_customers_who_bought_both() -> None:
+    inter = two_tribes()
+    train, _ = inter.split(70 * DAY_MS)
+    emb, _ = embed(train, SMALL)
+    rec = GraphRecommender(train, emb, BlendParams(embedding_weight=0.0, popularity_weight=0.0))
+    binary = user_item(train)
+    binary.data[:] = 1.0
+    both = (binary.T @ binary).toarray()
+    item = rec.item.toarray()
+    assert np.all((item != 0) <= (both > 0))  # EASE^R weights only where someone bought both
+    np.fill_diagonal(both, 0)
+    rows = np.arange(20, dtype=np.int32)
+    reasons = [r for recs in rec.recommend(rows, 5) for r in recs]
+    linked = [r for r in reasons if r.reason == "bought_by_similar_customers"]
+    assert len(linked) > len(reasons) // 2
+    for r in linked:
+        assert r.via is not None and r.buyers is not None and r.buyers >= 1
+        assert r.via_score == pytest.approx(item[r.via, r.product])
+        assert r.buyers <= both[r.via, r.product]
 
 
 def test_top_k_breaks_ties_at_the_cut_by_product_index() -> None:
