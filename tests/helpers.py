@@ -247,3 +247,17 @@ def _wipe_store_of(settings: Settings, test_queries: QueryCatalog) -> None:
         wipe(store, test_queries)
     finally:
         store.close()
+
+
+def load_clean(
+    store: Store, events: Sequence[Mapping[str, Any]], tmp_path: Path, batch_size: int
+) -> None:
+    """Events through the real loader in batches of `batch_size`; every one must be accepted."""
+    from ingest.loader import Loader
+    from ingest.report import DeadLetter
+    from ingest.sources import SourceRecord
+
+    records = [SourceRecord("test", i, dict(e)) for i, e in enumerate(events, start=1)]
+    with DeadLetter(tmp_path / "dead.jsonl") as dl:
+        rec = Loader(store, dl, batch_size=batch_size).load(records).reconciliation
+    assert rec.rejected == 0 and rec.accepted == len(records), rec.as_dict()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from api.auth import SCOPES, create_key
 from api.settings import Settings
@@ -103,3 +104,19 @@ def bot_api(engine: Settings, tmp: Path, test_queries: QueryCatalog) -> Iterator
         finally:
             store.close()
         yield LiveApi(url, key, other)
+
+
+def live_fixture(name: str) -> Any:
+    """A module's `live` fixture: `bot_api` on the module's engine, loaded once."""
+
+    @pytest.fixture(scope="module")
+    def live(
+        module_engine_settings: Settings,
+        tmp_path_factory: pytest.TempPathFactory,
+        test_queries: QueryCatalog,
+    ) -> Iterator[LiveApi]:
+        tmp = tmp_path_factory.mktemp(name)
+        with bot_api(module_engine_settings, tmp, test_queries) as api:
+            yield api
+
+    return live

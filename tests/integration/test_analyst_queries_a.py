@@ -18,7 +18,7 @@ from graph.store import Store
 from ingest.loader import Loader
 from ingest.report import DeadLetter
 from ingest.sources import SourceRecord
-from tests.helpers import Api, event_builder
+from tests.helpers import Api, event_builder, load_clean
 
 Q = get_queries()
 D1, D2, D3 = "2011-03-01", "2011-03-02", "2011-03-05"
@@ -124,10 +124,7 @@ def _segments(store: Store) -> None:
 
 @pytest.fixture
 def loaded(store: Store, tmp_path: Path) -> Store:
-    records = [SourceRecord("test", i, e) for i, e in enumerate(events(), start=1)]
-    with DeadLetter(tmp_path / "dead.jsonl") as dl:
-        rec = Loader(store, dl, batch_size=5).load(records).reconciliation
-    assert rec.rejected == 0 and rec.accepted == len(records), rec.as_dict()
+    load_clean(store, events(), tmp_path, batch_size=5)
     _segments(store)
     return store
 

@@ -13,11 +13,8 @@ import pytest
 
 from graph.queries import get_queries
 from graph.store import Store
-from ingest.loader import Loader
-from ingest.report import DeadLetter
-from ingest.sources import SourceRecord
 from privacy.erasure import erase
-from tests.helpers import Api, EventBuilder, event_builder
+from tests.helpers import Api, EventBuilder, event_builder, load_clean
 
 Q = get_queries()
 DAY = 86_400_000
@@ -202,10 +199,7 @@ def events() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def loaded(store: Store, tmp_path: Path) -> Store:
-    records = [SourceRecord("test", i, e) for i, e in enumerate(events(), start=1)]
-    with DeadLetter(tmp_path / "dead.jsonl") as dl:
-        rec = Loader(store, dl, batch_size=7).load(records).reconciliation
-    assert rec.rejected == 0 and rec.accepted == len(records), rec.as_dict()
+    load_clean(store, events(), tmp_path, batch_size=7)
     return store
 
 

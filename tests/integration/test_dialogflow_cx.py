@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
+from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, live_fixture
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dialogflow"
 ROUTE = "/v1/integrations/dialogflow-cx"
@@ -45,15 +42,7 @@ def request_for(session: str | None, tag: str = "greet") -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
-def live(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[LiveApi]:
-    tmp = tmp_path_factory.mktemp("dialogflow")
-    with bot_api(module_engine_settings, tmp, test_queries) as api:
-        yield api
+live = live_fixture("dialogflow")
 
 
 def webhook(live: LiveApi, body: Any, key: str | None = None) -> httpx.Response:

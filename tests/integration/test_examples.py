@@ -5,28 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
+from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, live_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOP = ROOT / "examples" / "bot_turn_loop.py"
 
 
-@pytest.fixture(scope="module")
-def live(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[LiveApi]:
-    tmp = tmp_path_factory.mktemp("examples")
-    with bot_api(module_engine_settings, tmp, test_queries) as api:
-        yield api
+live = live_fixture("examples")
 
 
 def loop(

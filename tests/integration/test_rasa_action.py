@@ -20,10 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from api.settings import Settings
-from graph.catalog import QueryCatalog
 from tests.helpers import free_port
-from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, bot_api
+from tests.integration.bot_data import PLAIN_SESSION, VIP_SESSION, LiveApi, live_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / "examples" / "rasa"
@@ -33,15 +31,7 @@ SLOTS = ["segments", "tier", "cart_value", "cart_items", "personalized", "top_tr
 GREETING = "Hello! How can I help you today?"
 
 
-@pytest.fixture(scope="module")
-def live(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[LiveApi]:
-    tmp = tmp_path_factory.mktemp("rasa")
-    with bot_api(module_engine_settings, tmp, test_queries) as api:
-        yield api
+live = live_fixture("rasa")
 
 
 @pytest.fixture(scope="module")
