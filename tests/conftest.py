@@ -15,12 +15,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from api.settings import Settings, get_settings
 from graph.catalog import QueryCatalog
 from graph.settings import get_store_settings
 from graph.store import Store, open_store
 from tests.helpers import wipe
+
+# property tests draw the same examples on every run and machine (HYPOTHESIS_PROFILE=explore
+# draws fresh ones, for hunting); no example database, so a run depends on the code alone
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 NEO4J_IMAGE = "neo4j:5.26-community"
 NEO4J_PASSWORD = "ckg-test-password"

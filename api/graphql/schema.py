@@ -27,7 +27,7 @@ import strawberry
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter
 from strawberry.fastapi import BaseContext
 from strawberry.types import ExecutionContext, Info
 
@@ -39,6 +39,7 @@ from api.graphql.limits import (
     MAX_DEPTH,
     MAX_TOKENS,
     CostLimiter,
+    DepthLimiter,
     ErrorReasons,
     is_fault,
 )
@@ -445,7 +446,7 @@ schema = CkgSchema(
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: DepthLimiter(max_depth=MAX_DEPTH),
         CostLimiter,
         ErrorReasons,
     ],

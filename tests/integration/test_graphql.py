@@ -347,6 +347,8 @@ def test_depth_alias_size_and_cost_limits(api: Api) -> None:
             "invalid_query",
         ),
         ({"query": "mutation { x }"}, "invalid_query"),
+        ({"query": "{ ...F }"}, "invalid_query"),  # an undefined fragment: no fault of ours
+        ({"query": '{ customer(id: "x") { ...F } }'}, "invalid_query"),
         ({"query": '{ customer(id: "a\\u0000b") { id } }'}, "invalid_parameter"),
     ],
 )
