@@ -190,6 +190,7 @@ PATTERNS: dict[RelType, tuple[tuple[Label, Label], ...]] = {
     RelType.PURCHASED: ((Label.CUSTOMER, Label.PRODUCT),),
     RelType.IN_CATEGORY: ((Label.PRODUCT, Label.CATEGORY),),
     RelType.IN_SEGMENT: ((Label.CUSTOMER, Label.SEGMENT),),
+    RelType.WAS_IN_SEGMENT: ((Label.CUSTOMER, Label.SEGMENT),),
     RelType.SIMILAR: ((Label.CUSTOMER, Label.CUSTOMER), (Label.PRODUCT, Label.PRODUCT)),
     RelType.RECOMMENDED: ((Label.CUSTOMER, Label.PRODUCT),),
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,9 +263,16 @@ def load_inputs(store: Store) -> tuple[Interactions, dict[str, float], dict[str,
 
 
 def write_segmentation(
-    store: Store, seg: Segmentation, model: str, profiles: dict[str, dict[str, Any]]
+    store: Store,
+    seg: Segmentation,
+    model: str,
+    profiles: dict[str, dict[str, Any]],
+    at: int | None = None,
 ) -> None:
+    """The run's segments and memberships, `at` (epoch ms, default now) being the run's time:
+    where a customer's segment of this kind changed, the old membership is kept as history."""
     q = get_queries()
+    at = int(time.time() * 1000) if at is None else at
     ids = [f"{seg.kind}:{slug(n)}" for n in seg.names]
     sizes = seg.sizes()
     store.write_rows(
@@ -281,18 +289,16 @@ def write_segmentation(
         ],
         {"model": model},
     )
-    store.write(q.clear_segment_memberships, {"kind": seg.kind})
-    store.write(q.drop_stale_segments, {"kind": seg.kind, "ids": ids})
-    store.write_rows(
-        q.assign_segments,
-        (
-            {"customer": c, "segment": ids[int(lbl)], "score": round(float(s), 6)}
-            for c, lbl, s in zip(
-                seg.customers, seg.labels.tolist(), seg.scores.tolist(), strict=True
-            )
-        ),
-        {"model": model},
-    )
+    rows = [
+        {"customer": c, "segment": ids[int(lbl)], "score": round(float(s), 6)}
+        for c, lbl, s in zip(seg.customers, seg.labels.tolist(), seg.scores.tolist(), strict=True)
+    ]
+    # a membership that changes or ends becomes history (WAS_IN_SEGMENT) rather than vanishing
+    run = {"kind": seg.kind, "at": at}
+    store.write_rows(q.close_changed_memberships, rows, run)
+    store.write_rows(q.assign_segments, rows, {"model": model, "at": at})
+    store.write(q.close_absent_memberships, run)
+    store.write(q.drop_stale_segments, {**run, "ids": ids})
     logger.info(
         "segmentation %s (%s): %d customers in %d segments",
         model,
@@ -343,10 +349,11 @@ def run_segments(
     results["community"] = communities(inter, x.customers, seed, product_names=inter.names)
     report: dict[str, Any] = {"model": model, "embedded_customers": len(vectors)}
     say("writing RFM scores and segments")
+    at = int(time.time() * 1000)  # one time for the run, on every kind's history
     with store.exclusive():  # no erasure or load interleaves with the write-back
         _write_rfm(store, x)
         for kind, seg in results.items():
-            write_segmentation(store, seg, model, profile(seg, x))
+            write_segmentation(store, seg, model, profile(seg, x), at)
             report[kind] = seg.sizes()
     cl = results["cluster"].extra
     report["cluster_k"] = cl["k"]

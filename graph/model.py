@@ -57,6 +57,7 @@ class RelType(StrEnum):
     PURCHASED = "PURCHASED"
     IN_CATEGORY = "IN_CATEGORY"
     IN_SEGMENT = "IN_SEGMENT"
+    WAS_IN_SEGMENT = "WAS_IN_SEGMENT"  # a membership a later segmentation run ended
     SIMILAR = "SIMILAR"
     RECOMMENDED = "RECOMMENDED"
 
@@ -252,6 +253,7 @@ class Segment(Node):
     size: int = 0
     model: str | None = None
     profile: str | None = None  # JSON: mean R/F/M scores, medians of recency, orders, spend
+    retired_at: int | None = None  # no longer produced, kept while history points at it
 
 
 class Model(Node):
@@ -334,7 +336,8 @@ REL_PROPERTIES: dict[RelType, tuple[str, ...]] = {
     RelType.SEARCHED: ("count", "last_at"),
     RelType.CONTAINS: ("qty", "unit_price"),
     RelType.PURCHASED: ("count", "qty", "amount", "last_at"),
-    RelType.IN_SEGMENT: ("score", "model"),
+    RelType.IN_SEGMENT: ("score", "model", "since", "run"),
+    RelType.WAS_IN_SEGMENT: ("since", "until", "score", "model"),
     RelType.SIMILAR: ("score", "model", "rank"),
     RelType.RECOMMENDED: (
         "score",

@@ -93,7 +93,8 @@ class Queries(QueryCatalog):
     customer_embeddings: Query
     set_customer_rfm: Query
     upsert_segments: Query
-    clear_segment_memberships: Query
+    close_changed_memberships: Query
+    close_absent_memberships: Query
     drop_stale_segments: Query
     assign_segments: Query
     segment_sizes: Query

@@ -1,7 +1,7 @@
 // purpose: everything held on one person (data subject access request): profile, personal data,
-//   identities, consents, loyalty, segments, purchases, orders, sessions with their events,
-//   views, searches and carts, events outside sessions, and derived similarity edges. No row
-//   when the customer is unknown.
+//   identities, consents, loyalty, segments and their history, purchases, orders, sessions with
+//   their events, views, searches and carts, events outside sessions, and derived similarity
+//   edges. No row when the customer is unknown.
 // mode: read
 // params: $id
 MATCH (c:Customer {id: $id})
@@ -12,7 +12,9 @@ RETURN properties(c) AS customer,
   + [(c)-[:IDENTIFIED_BY]->()-[:HAS_CONSENT]->(alias) | properties(alias)] AS consents,
   [(c)-[h:HAS_TIER]->(t) | {tier: t.name, since: h.since}] AS tiers,
   [(c)-[m:IN_SEGMENT]->(g) | {segment: g.id, kind: g.kind, name: g.name, score: m.score,
-    model: m.model}] AS segments,
+    model: m.model, since: m.since}] AS segments,
+  [(c)-[w:WAS_IN_SEGMENT]->(wg) | {segment: wg.id, kind: wg.kind, name: wg.name,
+    since: w.since, until: w.until, model: w.model}] AS segment_history,
   [(c)-[x:PURCHASED]->(bp) | {product: bp.id, name: bp.name, count: x.count, qty: x.qty,
     amount: x.amount, last_at: x.last_at}] AS purchases,
   [(c)-[:PLACED]->(o) | properties(o)] AS orders,

@@ -118,7 +118,7 @@ def _segments(store: Store) -> None:
             {"customer": "c3", "segment": "rfm:champions", "score": 1.0},
             {"customer": "c2", "segment": "rfm:at-risk", "score": 1.0},
         ],
-        {"model": "segments-test"},
+        {"model": "segments-test", "at": 0},
     )
 
 
