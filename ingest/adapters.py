@@ -12,7 +12,7 @@ and the dataset's exact duplicate rows count as duplicates rather than as two pu
 | online-retail, quantity <= 0 outside a C invoice | rejected `not_customer_activity` (stock) |
 | online-retail, service code (POST, DOT, M, BANK CHARGES, ...) | rejected `not_customer_activity` |
 | online-retail, no CustomerID | anonymous id `retail-guest-<invoice>` (a guest checkout) |
-| e-shop clickstream row | `product_view`; session = anonymous id; click order in the id |
+| e-shop clickstream row | `product_view` named "<model> (<colour> <category>)"; session = visitor |
 
 Consecutive online-retail rows of one invoice (same kind, customer and time) form ONE purchase
 or cancellation event with all its lines (`RetailOrders`): an invoice is one order, and one
@@ -39,6 +39,12 @@ RETAIL_SERVICE_CODES = frozenset(
 )
 RETAIL_TZ = ZoneInfo("Europe/London")  # the retailer is in the UK; its times are local
 ESHOP_CATEGORIES = {"1": "trousers", "2": "skirts", "3": "blouses", "4": "sale"}
+# the dataset's description file: colour codes (each clothing model has one colour)
+ESHOP_COLOURS = {
+    1: "beige", 2: "black", 3: "blue", 4: "brown", 5: "burgundy", 6: "gray", 7: "green",
+    8: "navy blue", 9: "multicoloured", 10: "olive", 11: "pink", 12: "red", 13: "violet",
+    14: "white",
+}  # fmt: skip
 
 
 def _row_id(prefix: str, row: Mapping[str, Any]) -> str:
@@ -176,6 +182,8 @@ def eshop_clickstream(row: Mapping[str, Any]) -> dict[str, Any]:
         price = float(_field(row, "price"))
     except ValueError as exc:
         raise EventRejected("invalid_field", f"row: {exc}", field="row") from None
+    model = _field(row, "page 2 (clothing model)")
+    category = ESHOP_CATEGORIES.get(_field(row, "page 1 (main category)"))
     return {
         "type": "product_view",
         # zero-padded click order: events of one day sort by id in click order
@@ -185,11 +193,20 @@ def eshop_clickstream(row: Mapping[str, Any]) -> dict[str, Any]:
         "timestamp": day.isoformat(),
         "channel": "web",
         "country": country,
-        "product_id": _field(row, "page 2 (clothing model)"),
-        "category_id": ESHOP_CATEGORIES.get(_field(row, "page 1 (main category)")),
+        "product_id": model,
+        "category_id": category,
+        "name": _eshop_name(model, row, category),
         "price": price,
         "currency": "USD",
     }
+
+
+def _eshop_name(model: str, row: Mapping[str, Any], category: str | None) -> str:
+    """The data has codes, not names: the model code with its colour and category, as the
+    dataset's description spells them ("B4 (olive skirts)"), so reasons read as products."""
+    colour = ESHOP_COLOURS.get(int(c)) if (c := str(row.get("colour") or "")).isdigit() else None
+    words = " ".join(w for w in (colour, category) if w)
+    return f"{model} ({words})" if words else model
 
 
 class RetailOrders:

@@ -287,6 +287,7 @@ class ProductView(_SessionEvent):
     type: Literal["product_view"] = "product_view"
     product_id: Id
     category_id: OptId = None
+    name: Text | None = None  # the product's name as the page shows it
     dwell_ms: Annotated[int, Field(strict=True, ge=0, le=MAX_DWELL_MS)] | None = None
     price: OptMoney = None  # the listed price, when the source shows it (e-shop clickstream)
     currency: OptCurrency = None

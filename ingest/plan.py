@@ -293,7 +293,14 @@ class BatchPlan:
 
     def _product_view(self, e: ProductView, step: _Step) -> None:
         at = step.at
-        self.product(e.product_id, at, category=e.category_id, price=e.price, currency=e.currency)
+        self.product(
+            e.product_id,
+            at,
+            category=e.category_id,
+            name=e.name,
+            price=e.price,
+            currency=e.currency,
+        )
         step.about.append(e.product_id)
         step.props.update(dwell_ms=e.dwell_ms, price=e.price, currency=e.currency)
         sid = self._count(step, "views")

@@ -279,3 +279,21 @@ def test_consent_in_an_earlier_batch_counts_while_it_is_being_written(
     records = [SourceRecord("t", i + 1, r) for i, r in enumerate(rows)]
     rec = load(store, records, tmp_path, batch_size=batch_size)
     assert rec.as_dict()["accepted"] == 4, rec.as_dict()
+
+
+def test_eshop_products_are_named_from_the_datasets_attributes(
+    store: Store, tmp_path: Path
+) -> None:
+    from ingest.adapters import ESHOP_CATEGORIES, ESHOP_COLOURS
+    from ingest.datasets import ESHOP_SAMPLE
+    from ingest.run import ingest_file
+
+    ingest_file(store, ESHOP_SAMPLE, fmt="eshop-clickstream", dead_letter=tmp_path / "dl.jsonl")
+    names = {r["product"]: r["name"] for r in store.read(Q.product_names)}
+    products = store.read(Q.node_counts)
+    assert names and len(names) == next(r["nodes"] for r in products if r["label"] == "Product")
+    assert all(n.startswith(f"{p} (") and n.endswith(")") for p, n in names.items()), names
+    # the description file's colour and category words, never a bare code
+    words = {w for n in names.values() for w in n[n.index("(") + 1 : -1].split()}
+    known = {*ESHOP_CATEGORIES.values(), *" ".join(ESHOP_COLOURS.values()).split()}
+    assert words <= known and len(words) > 4

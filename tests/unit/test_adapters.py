@@ -11,7 +11,7 @@ import pytest
 
 from ingest.adapters import eshop_clickstream, online_retail
 from ingest.datasets import ESHOP_SAMPLE, RETAIL_SAMPLE
-from ingest.events import EventRejected, Purchase, parse_event
+from ingest.events import EventRejected, ProductView, Purchase, parse_event
 from ingest.sources import read_csv
 
 ROW = {
@@ -90,6 +90,10 @@ def test_eshop_view() -> None:
     )
     assert event.product_id == "B4" and event.category_id == "skirts"
     assert event.country == "PL" and event.price == 52.0
+    assert event.name == "B4 (olive skirts)"  # colour 10 in the dataset's description
+    unknown = parse_event(eshop_clickstream({**row, "colour": "99", "page 1 (main category)": "9"}))
+    assert isinstance(unknown, ProductView)
+    assert unknown.name == "B4" and unknown.category_id is None
 
 
 @pytest.mark.parametrize(
