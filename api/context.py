@@ -490,6 +490,11 @@ def _recommended_reason(r: RecommendedRow) -> str:
     return f"recommended for this customer ({kind}{f', via {r.via}' if r.via else ''})"
 
 
+def _viewed(v: ViewPublic) -> str:
+    name = _name(v.name, v.product_id)
+    return name if v.dwell_ms is None else f"{name} ({v.dwell_ms // 1000}s)"
+
+
 def _name(text: str | None, fallback: str) -> str:
     if not text:
         return fallback
@@ -526,9 +531,7 @@ def context_text(ctx: ContextPublic, max_tokens: int) -> str:
                 for r in ctx.recommendations
             ],
         ),
-        Section(
-            "Viewed", [f"{_name(v.name, v.product_id)} ({v.dwell_ms // 1000}s)" for v in s.views]
-        ),
+        Section("Viewed", [_viewed(v) for v in s.views]),
         Section("Searched", [q.text for q in s.searches]),
         Section("Promotions", [p.text for p in ctx.temporal.promotions]),
         Section(

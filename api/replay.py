@@ -116,10 +116,15 @@ def views_as_of(products: list[ReplayProductRow]) -> list[ViewRow]:
             id=p.id,
             name=p.name,
             count=(old.count if old else 0) + 1,
-            dwell_ms=(old.dwell_ms if old else 0) + (p.dwell_ms or 0),
+            dwell_ms=_add(old.dwell_ms if old else None, p.dwell_ms),
             last_at=p.at,
         )
     return list(views.values())
+
+
+def _add(total: int | None, more: int | None) -> int | None:
+    """A sum of dwell times where an untimed view adds nothing and all-untimed is unknown."""
+    return total if more is None else (total or 0) + more
 
 
 def searches_as_of(events: list[ReplayEventRow]) -> list[SearchRow]:

@@ -274,7 +274,9 @@ class ViewPublic(_Public):
     product_id: str
     name: str | None = None
     views: int
-    dwell_ms: int
+    dwell_ms: int | None = Field(
+        default=None, description="Time on the product's page; null when no view was timed."
+    )
     last_at: str | None = None
 
 

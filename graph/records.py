@@ -21,7 +21,7 @@ def _null_is_zero(value: Any) -> Any:
     return 0 if value is None else value
 
 
-# A tally kept on a relationship (views, dwell time, searches): both engines answer null for a
+# A tally kept on a relationship (views, searches): both engines answer null for a
 # property the relationship does not have, which counts as nothing so far.
 Tally = Annotated[int, BeforeValidator(_null_is_zero)]
 
@@ -99,7 +99,7 @@ class ViewRow(_Row):
     id: str
     name: str | None = None
     count: Tally = 0
-    dwell_ms: Tally = 0
+    dwell_ms: int | None = None  # unknown when no view of it was timed
     last_at: int | None = None
 
 

@@ -306,10 +306,11 @@ class BatchPlan:
         sid = self._count(step, "views")
         v = self.viewed.setdefault(
             (sid, e.product_id),
-            {"session": sid, "product": e.product_id, "count": 0, "dwell_ms": 0, "last_at": at},
+            {"session": sid, "product": e.product_id, "count": 0, "dwell_ms": None, "last_at": at},
         )
         v["count"] += 1
-        v["dwell_ms"] += e.dwell_ms or 0
+        if e.dwell_ms is not None:  # unknown stays unknown: a source without a clock sends none
+            v["dwell_ms"] = (v["dwell_ms"] or 0) + e.dwell_ms
         v["last_at"] = max(v["last_at"], at)
 
     def _search(self, e: Search, step: _Step) -> None:

@@ -154,8 +154,10 @@ FOREACH (r IN $viewed |
   MERGE (s:Session {id: r.session})
   MERGE (p:Product {id: r.product})
   MERGE (s)-[v:VIEWED]->(p)
-  ON CREATE SET v.count = 0, v.dwell_ms = 0
-  SET v.count = v.count + r.count, v.dwell_ms = v.dwell_ms + r.dwell_ms,
+  ON CREATE SET v.count = 0
+  SET v.count = v.count + r.count,
+    v.dwell_ms = CASE WHEN r.dwell_ms IS NULL THEN v.dwell_ms
+      ELSE coalesce(v.dwell_ms, 0) + r.dwell_ms END,
     v.last_at = CASE WHEN v.last_at > r.last_at THEN v.last_at ELSE r.last_at END
 )
 FOREACH (r IN $searched |

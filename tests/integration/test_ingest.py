@@ -297,3 +297,28 @@ def test_eshop_products_are_named_from_the_datasets_attributes(
     words = {w for n in names.values() for w in n[n.index("(") + 1 : -1].split()}
     known = {*ESHOP_CATEGORIES.values(), *" ".join(ESHOP_COLOURS.values()).split()}
     assert words <= known and len(words) > 4
+
+
+def test_a_view_nobody_timed_has_no_dwell_time(
+    store: Store, tmp_path: Path, test_queries: QueryCatalog
+) -> None:
+    """0 s would read as "left at once"; a source without a clock (the e-shop data) sends no
+    dwell time, and the view keeps none, while timed views of the same product still add up."""
+    who = {"anonymous_id": "a-1", "session_id": "s-1"}
+    base = {"type": "product_view", **who}
+    records: list[dict[str, Any]] = [
+        {"type": "consent_changed", "event_id": "k", "anonymous_id": "a-1",
+         "timestamp": "2024-05-01T09:00:00Z", "purpose": "analytics", "granted": True,
+         "source": "test"},
+        {**base, "event_id": "v1", "timestamp": "2024-05-01T10:00:00Z", "product_id": "p1",
+         "dwell_ms": 2000},
+        {**base, "event_id": "v2", "timestamp": "2024-05-01T10:01:00Z", "product_id": "p1"},
+        {**base, "event_id": "v3", "timestamp": "2024-05-01T10:02:00Z", "product_id": "p2"},
+    ]  # fmt: skip
+    for batch_size in (1, 4):  # one batch, or the views of a product across batches
+        store.write(test_queries.get("test_delete_all"))
+        load(store, [SourceRecord("t", i, r) for i, r in enumerate(records)], tmp_path, batch_size)
+        _, rels = snapshot(store, test_queries)
+        viewed = {r["b"]: r["props"] for r in rels if r["type"] == "VIEWED"}
+        assert viewed["p1"]["count"] == 2 and viewed["p1"]["dwell_ms"] == 2000, batch_size
+        assert viewed["p2"]["count"] == 1 and viewed["p2"].get("dwell_ms") is None, batch_size
