@@ -63,6 +63,13 @@ def user_item(inter: Interactions, weights: npt.NDArray[np.float64] | None = Non
     return m
 
 
+def purchased(inter: Interactions) -> sp.csr_matrix:
+    """Customer x product matrix with 1 where the customer bought the product."""
+    m = user_item(inter)
+    m.data[:] = 1.0
+    return m
+
+
 def new_item_cases(train: Interactions, test: Interactions) -> Cases:
     seen = user_item(train)
     had_history = np.diff(seen.indptr) > 0
@@ -153,9 +160,7 @@ def cosine_item_similarity(m: sp.csr_matrix) -> sp.csr_matrix:
 
 def item_knn_scorer(train: Interactions) -> Scorer:
     """Classic item-kNN: sum of cosine similarities (binary co-purchase) to what was bought."""
-    seen = user_item(train)
-    binary = seen.copy()
-    binary.data[:] = 1.0
+    binary = purchased(train)
     sim = cosine_item_similarity(binary)
 
     def score(rows: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import scipy.linalg
 import scipy.sparse as sp
 
-from embeddings.evaluate import Metrics, Scorer, evaluate_scorer, new_item_cases, user_item
+from embeddings.evaluate import Metrics, Scorer, evaluate_scorer, new_item_cases, purchased
 from embeddings.projection import DAY_MS, Interactions
 
 logger = logging.getLogger(__name__)
@@ -38,12 +38,6 @@ EASE_MAX_ITEMS = 8_000  # 8k² float64 = 512 MB per matrix, three at the peak of
 
 class TooLarge(ValueError):
     """The catalogue is past what the dense model can hold."""
-
-
-def _binary(train: Interactions) -> sp.csr_matrix:
-    x = user_item(train)
-    x.data[:] = 1.0
-    return x
 
 
 def _item_scorer(x: sp.csr_matrix, w: npt.NDArray[np.float64] | sp.spmatrix) -> Scorer:
@@ -68,7 +62,7 @@ def ease_weights(x: sp.csr_matrix, lam: float) -> npt.NDArray[np.float64]:
 
 
 def ease_scorer(train: Interactions, lam: float) -> Scorer:
-    x = _binary(train)
+    x = purchased(train)
     return _item_scorer(x, ease_weights(x, lam))
 
 
@@ -93,7 +87,7 @@ def rp3beta_weights(x: sp.csr_matrix, alpha: float, beta: float) -> sp.csr_matri
 
 
 def rp3beta_scorer(train: Interactions, alpha: float, beta: float) -> Scorer:
-    x = _binary(train)
+    x = purchased(train)
     return _item_scorer(x, rp3beta_weights(x, alpha, beta))
 
 

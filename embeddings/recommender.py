@@ -34,7 +34,13 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from embeddings.evaluate import cosine_item_similarity, popularity_scorer, top_k, user_item
+from embeddings.evaluate import (
+    cosine_item_similarity,
+    popularity_scorer,
+    purchased,
+    top_k,
+    user_item,
+)
 from embeddings.item_models import EASE_MAX_ITEMS, ease_weights
 from embeddings.projection import DAY_MS, Interactions
 from embeddings.train import Embeddings, top_k_similar
@@ -142,8 +148,7 @@ class GraphRecommender:
     def __init__(self, train: Interactions, emb: Embeddings, blend: BlendParams) -> None:
         self.blend = blend
         self.history = _decayed(train, blend.history_half_life_days, cap=False)
-        binary = user_item(train)
-        binary.data[:] = 1.0
+        binary = purchased(train)
         self.seen = binary
         # customers who bought both: the co-purchase support, and the `buyers` of a reason
         self.together = sp.csr_matrix(binary.T @ binary)

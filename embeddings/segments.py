@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from embeddings.evaluate import user_item
+from embeddings.evaluate import purchased, user_item
 from embeddings.projection import DAY_MS, Interactions, load_interactions
 from graph.errors import CkgError
 from graph.queries import get_queries
@@ -209,8 +209,7 @@ def communities(
 ) -> Segmentation:
     import networkx as nx
 
-    m = user_item(inter)
-    m.data[:] = 1.0
+    m = purchased(inter)
     shared = (m @ m.T).tocsr()
     shared.setdiag(0)
     shared.eliminate_zeros()

@@ -10,9 +10,9 @@ from embeddings.evaluate import (
     Cases,
     cosine_item_similarity,
     new_item_cases,
+    purchased,
     score_cases,
     top_k,
-    user_item,
 )
 from embeddings.projection import DAY_MS, Interactions, build_graph, interactions_from_rows
 from embeddings.recommender import (
@@ -122,8 +122,7 @@ def test_a_stored_model_from_before_the_item_model_fields_scores_as_it_did() -> 
     assert blend.item_model == "cosine" and blend.item_weight is None
     rec = GraphRecommender(train, emb, blend)
     rows = np.arange(10, dtype=np.int32)
-    binary = user_item(train)
-    binary.data[:] = 1.0
+    binary = purchased(train)
     h = rec.history[rows]
     expected = (
         0.3 * _row_scale((h @ embedding_similarity(emb, 50)).toarray())
@@ -138,8 +137,7 @@ def test_every_item_item_reason_has_customers_who_bought_both() -> None:
     train, _ = inter.split(70 * DAY_MS)
     emb, _ = embed(train, SMALL)
     rec = GraphRecommender(train, emb, BlendParams(embedding_weight=0.0, popularity_weight=0.0))
-    binary = user_item(train)
-    binary.data[:] = 1.0
+    binary = purchased(train)
     both = (binary.T @ binary).toarray()
     item = rec.item.toarray()
     assert np.all((item != 0) <= (both > 0))  # EASE^R weights only where someone bought both
