@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +18,8 @@ import pytest
 from api.auth import SCOPES, create_key
 from api.settings import Settings
 from embeddings.segments import run_segments
-from graph.catalog import QueryCatalog
 from graph.store import open_store
-from tests.helpers import emptied, event_builder, live_server, own_files
+from tests.helpers import event_builder, live_server
 
 ev = event_builder("bot")
 VIP_SESSION = "bot-s-vip"
@@ -83,13 +81,12 @@ class LiveApi:
 
 
 @contextmanager
-def bot_api(engine: Settings, tmp: Path, test_queries: QueryCatalog) -> Iterator[LiveApi]:
-    """A live uvicorn on the engine's store with the events loaded and segments computed."""
-    settings = own_files(engine, tmp)
+def bot_api(settings: Settings) -> Iterator[LiveApi]:
+    """A live uvicorn on the store of `settings` with the events loaded and segments computed."""
     loader = create_key(settings.api_keys_file, "loader", list(SCOPES))
     key = create_key(settings.api_keys_file, "bot", ["chatbot:read"])
     other = create_key(settings.api_keys_file, "ingest", ["ingest:write"])
-    with emptied(settings, test_queries), live_server(settings) as port:
+    with live_server(settings) as port:
         url = f"http://127.0.0.1:{port}"
         r = httpx.post(
             f"{url}/v1/events",
@@ -106,17 +103,12 @@ def bot_api(engine: Settings, tmp: Path, test_queries: QueryCatalog) -> Iterator
         yield LiveApi(url, key, other)
 
 
-def live_fixture(name: str) -> Any:
+def live_fixture() -> Any:
     """A module's `live` fixture: `bot_api` on the module's engine, loaded once."""
 
     @pytest.fixture(scope="module")
-    def live(
-        module_engine_settings: Settings,
-        tmp_path_factory: pytest.TempPathFactory,
-        test_queries: QueryCatalog,
-    ) -> Iterator[LiveApi]:
-        tmp = tmp_path_factory.mktemp(name)
-        with bot_api(module_engine_settings, tmp, test_queries) as api:
+    def live(module_api_settings: Settings) -> Iterator[LiveApi]:
+        with bot_api(module_api_settings) as api:
             yield api
 
     return live

@@ -23,6 +23,19 @@ def api_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
     return own_files(engine_settings, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def module_api_settings(
+    module_engine_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    test_queries: QueryCatalog,
+) -> Iterator[Settings]:
+    """`api_settings` for a module that loads one graph for all its tests: the module's engine
+    with key files of its own, the graph emptied before the module and after it."""
+    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("module"))
+    with emptied(settings, test_queries):
+        yield settings
+
+
 @pytest.fixture
 def api_keys() -> KeySpec:
     return ONE_KEY_PER_SCOPE

@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.helpers import ONE_KEY_FOR_ALL, SMALL, emptied, own_files, running_api
+from tests.helpers import ONE_KEY_FOR_ALL, SMALL, running_api
 
 NASTY = [
     "sess-A",
@@ -38,17 +37,9 @@ NASTY = [
 
 
 @pytest.fixture(scope="module")
-def client(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_engine_settings: Settings,
-    test_queries: QueryCatalog,
-) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    s = own_files(module_engine_settings, tmp, api_max_events=50)
-    with (
-        emptied(s, test_queries),
-        running_api(s, ONE_KEY_FOR_ALL, raise_server_exceptions=False) as api,
-    ):
+def client(module_api_settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    s = module_api_settings.model_copy(update={"api_max_events": 50})
+    with running_api(s, ONE_KEY_FOR_ALL, raise_server_exceptions=False) as api:
         events = [json.loads(line) for line in SMALL.read_text().splitlines()]
         r = api.client.post("/v1/events", json={"events": events}, headers=api.h("all"))
         assert r.status_code == 200, r.text

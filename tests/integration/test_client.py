@@ -20,8 +20,7 @@ from api import client as ckg
 from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.helpers import emptied, event_builder, live_server, own_files
+from tests.helpers import event_builder, live_server
 
 T0 = "2011-12-01"
 ev = event_builder("cl")
@@ -76,14 +75,9 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[Live]:
-    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("client"))
-    key = create_key(settings.api_keys_file, "client", list(SCOPES))
-    with emptied(settings, test_queries), live_server(settings) as port:
+def live(module_api_settings: Settings) -> Iterator[Live]:
+    key = create_key(module_api_settings.api_keys_file, "client", list(SCOPES))
+    with live_server(module_api_settings) as port:
         live = Live(f"http://127.0.0.1:{port}", key)
         with ckg.CkgClient(live.url, key) as c:
             result = c.record_events(EVENTS)

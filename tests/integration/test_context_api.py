@@ -518,22 +518,19 @@ def ms(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def retail(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
+    module_api_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
     """The bundled online-retail sample (December 2010), loaded once for this module."""
-    tmp = tmp_path_factory.mktemp("retail")
-    settings = own_files(module_engine_settings, tmp)
-    with emptied(settings, test_queries):
-        store = open_store(settings)
-        try:
-            ingest_file(store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=tmp / "dl.jsonl")
-        finally:
-            store.close()
-        keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
-        with TestClient(create_app(settings)) as client:
-            yield Api(client, keys, settings)
+    settings = module_api_settings
+    dead_letter = tmp_path_factory.mktemp("retail") / "dl.jsonl"
+    store = open_store(settings)
+    try:
+        ingest_file(store, RETAIL_SAMPLE, fmt="online-retail", dead_letter=dead_letter)
+    finally:
+        store.close()
+    keys: dict[str, str] = {s: create_key(settings.api_keys_file, s, [s]) for s in SCOPES}
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, keys, settings)
 
 
 def as_of_csv(rows: list[dict[str, str]], at: str) -> tuple[int, float]:

@@ -26,9 +26,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import SCOPES, create_key
 from api.settings import Settings
-from graph.catalog import QueryCatalog
 from graph.model import check_id
-from tests.helpers import emptied, live_server, own_files
+from tests.helpers import live_server
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -42,16 +41,11 @@ def _events() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_engine_settings: Settings,
-    test_queries: QueryCatalog,
-) -> Iterator[tuple[str, str]]:
+def live(module_api_settings: Settings) -> Iterator[tuple[str, str]]:
     """`ckg serve`'s server on a free loopback port, its store loaded: (base URL, key)."""
-    tmp = tmp_path_factory.mktemp("contract")
-    settings = own_files(module_engine_settings, tmp, api_max_events=50)
+    settings = module_api_settings.model_copy(update={"api_max_events": 50})
     key = create_key(settings.api_keys_file, "contract", list(SCOPES))
-    with emptied(settings, test_queries), live_server(settings) as port:
+    with live_server(settings) as port:
         base = f"http://127.0.0.1:{port}"
         r = httpx.post(
             f"{base}/v1/events",

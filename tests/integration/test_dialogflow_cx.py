@@ -42,7 +42,7 @@ def request_for(session: str | None, tag: str = "greet") -> dict[str, Any]:
     return body
 
 
-live = live_fixture("dialogflow")
+live = live_fixture()
 
 
 def webhook(live: LiveApi, body: Any, key: str | None = None) -> httpx.Response:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOOP = ROOT / "examples" / "bot_turn_loop.py"
 
 
-live = live_fixture("examples")
+live = live_fixture()
 
 
 def loop(

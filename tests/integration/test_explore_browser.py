@@ -29,23 +29,18 @@ import pytest
 
 from api.auth import create_key
 from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.helpers import chromium, emptied, live_server, offline_chromium, own_files
+from tests.helpers import chromium, live_server, offline_chromium
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "events_small.jsonl"
 CUSTOMER = "cust-1"
 
 
 @pytest.fixture(scope="module")
-def served(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[tuple[str, str]]:
+def served(module_api_settings: Settings) -> Iterator[tuple[str, str]]:
     """(base URL, a key with analyst:read), the sample loaded."""
-    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("explore"))
+    settings = module_api_settings
     key = create_key(settings.api_keys_file, "analyst", ["analyst:read", "ingest:write"])
-    with emptied(settings, test_queries), live_server(settings, protocol=False) as port:
+    with live_server(settings, protocol=False) as port:
         base = f"http://127.0.0.1:{port}"
         events = [json.loads(line) for line in SMALL.read_text().splitlines()]
         r = httpx.post(

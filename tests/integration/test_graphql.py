@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from graph.catalog import QueryCatalog
 from graph.queries import get_queries
-from tests.helpers import Api, emptied, event_builder, live_server, own_files, running_api
+from tests.helpers import Api, event_builder, live_server, running_api
 
 ev = event_builder("gq")
 DAY = "2011-12-01"
@@ -463,13 +462,8 @@ def test_sync_reads_leave_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture(scope="module")
-def fuzzed(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[Api]:
-    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("gql-fuzz"))
-    with emptied(settings, test_queries), running_api(settings) as running:
+def fuzzed(module_api_settings: Settings) -> Iterator[Api]:
+    with running_api(module_api_settings) as running:
         load(running)
         yield running
 

@@ -20,8 +20,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from api.auth import create_key
 from api.settings import Settings
-from graph.catalog import QueryCatalog
-from tests.helpers import emptied, event_builder, free_port, live_server, own_files
+from tests.helpers import event_builder, free_port, live_server
 
 ev = event_builder("mcp")
 WHO = {"customer_id": "mcp-1"}
@@ -58,19 +57,15 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(
-    module_engine_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-    test_queries: QueryCatalog,
-) -> Iterator[Live]:
-    settings = own_files(module_engine_settings, tmp_path_factory.mktemp("mcp"))
+def live(module_api_settings: Settings) -> Iterator[Live]:
+    settings = module_api_settings
     file = settings.api_keys_file
     keys = {
         "bot": create_key(file, "bot", ["chatbot:read"]),
         "agent": create_key(file, "agent", ["chatbot:read", "ingest:write"]),
         "analyst": create_key(file, "analyst", ["analyst:read"]),
     }
-    with emptied(settings, test_queries), live_server(settings) as port:
+    with live_server(settings) as port:
         live = Live(f"http://127.0.0.1:{port}", keys)
         r = httpx.post(
             live.url + "/v1/events",

@@ -31,7 +31,7 @@ SLOTS = ["segments", "tier", "cart_value", "cart_items", "personalized", "top_tr
 GREETING = "Hello! How can I help you today?"
 
 
-live = live_fixture("rasa")
+live = live_fixture()
 
 
 @pytest.fixture(scope="module")
