@@ -29,6 +29,7 @@ hypothesis_settings.register_profile("repeatable", derandomize=True, database=No
 hypothesis_settings.register_profile("explore", database=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
+KEPT_ENV = frozenset({"CKG_DATASETS_DIR"})
 NEO4J_IMAGE = "neo4j:5.26-community"
 NEO4J_PASSWORD = "ckg-test-password"
 TESTS_CYPHER = Path(__file__).parent / "cypher"
@@ -36,12 +37,14 @@ TESTS_CYPHER = Path(__file__).parent / "cypher"
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """No test may touch ./.ckg or a Neo4j named by the developer's own environment."""
+    """No test may touch ./.ckg or a Neo4j named by the developer's own environment. What only
+    locates read-only inputs stays: CKG_TEST_* and CKG_DATASETS_DIR (a checkout that is not
+    beside ../shared finds the full datasets through it)."""
     data_dir = tmp_path_factory.mktemp("ckg-data")
     saved = {
         k: v
         for k, v in os.environ.items()
-        if k.startswith("CKG_") and not k.startswith("CKG_TEST_")
+        if k.startswith("CKG_") and not k.startswith("CKG_TEST_") and k not in KEPT_ENV
     }
     for k in saved:
         del os.environ[k]
